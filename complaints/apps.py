@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class ComplaintsConfig(AppConfig):
+    name = "complaints"
+    verbose_name = "Complaints"
+
+    def ready(self) -> None:
+        from complaints.roles import ensure_role_groups
+
+        # Role groups must exist on every installation, demo data or not.
+        post_migrate.connect(ensure_role_groups, sender=self)

@@ -1,0 +1,229 @@
+"""The ticket core: citizens and their channel identities, categories, tickets, messages."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from complaints.choices import (
+    AuthorKind,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    Priority,
+    Status,
+    citizen_label,
+)
+from complaints.lifecycle import TicketLifecycle
+
+MAX_ESCALATION_LEVEL = 3
+
+
+class Citizen(models.Model):
+    """A person who complains; reached on one or more channel identities."""
+
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(null=True, blank=True)
+    phone = models.CharField(max_length=20, null=True, blank=True, help_text=_("E.164"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="citizen",
+        help_text=_("Set when the citizen has an account for the mobile app."),
+    )
+    preferred_language = models.CharField(max_length=2, default="id")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email"], name="citizen_email_unique"),
+            models.UniqueConstraint(fields=["phone"], name="citizen_phone_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone or self.email or f"Citizen {self.pk}"
+
+
+class ChannelIdentity(models.Model):
+    """How a citizen is known on one channel: a phone number, an email, a channel user id."""
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="identities")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    address = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = _("channel identities")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address"], name="identity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.address}"
+
+
+class Category(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = _("categories")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(TicketLifecycle):
+    """One complaint: one number, one lifecycle, one conversation across channels."""
+
+    number = models.CharField(max_length=24, unique=True, editable=False)
+    subject = models.CharField(max_length=200)
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="tickets")
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, help_text=_("Where the complaint arrived.")
+    )
+    channel_account = models.ForeignKey(
+        "channels_ingest.ChannelAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(
+        default=1, help_text=_("Raised by every change, so stale edits are refused.")
+    )
+    address = models.CharField(max_length=300, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("work_ticket", "Can work on tickets (transitions, assignment, replies)"),
+        ]
+        indexes = [
+            models.Index(fields=["citizen", "-created_at"], name="ticket_citizen_recent"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["status", "resolved_at"], name="ticket_status_resolved"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(escalation_level__lte=MAX_ESCALATION_LEVEL),
+                name="ticket_escalation_level_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.WITH_PARTNER) | Q(partner__isnull=False),
+                name="ticket_with_partner_has_partner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def status_label(self, language: str = "id") -> str:
+        return citizen_label(self.status, language)
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """A generated storage name; the original name is kept only as data."""
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"attachments/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{suffix}"
+
+
+class Message(models.Model):
+    """One message in a ticket's conversation: inbound or outbound, public or internal."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    is_internal = models.BooleanField(default=False, help_text=_("Internal note: never shown to the citizen."))
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    author_kind = models.CharField(max_length=8, choices=AuthorKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    external_id = models.CharField(
+        max_length=255, blank=True, help_text=_("The channel's own message id.")
+    )
+    delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, blank=True)
+    delivery_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time")]
+        constraints = [
+            # Webhook retries carry the same provider id: the database keeps one message.
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_external_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}/{self.pk} {self.direction}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class TicketEvent(models.Model):
+    """What happened to a ticket: who, when, from which state to which, and why."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=12)
+    internal_note = models.TextField(blank=True)
+    public_reason = models.TextField(blank=True, help_text=_("Shown to the citizen."))
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_time")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"

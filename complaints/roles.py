@@ -1,0 +1,134 @@
+"""Who is acting: the role of a user decides which transitions and tickets are theirs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from complaints.models import Ticket
+
+AGENTS_GROUP = "Agents"
+SUPERVISORS_GROUP = "Supervisors"
+
+
+class Role(StrEnum):
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    PARTNER = "partner"
+    CITIZEN = "citizen"
+    SYSTEM = "system"  # no user: the product itself (webhooks, sweeps, automations)
+    NONE = "none"  # authenticated but with no role: sees and does nothing
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role:
+    """The user's role, computed once per user object (deny by default)."""
+    if user is None:
+        return Role.SYSTEM
+    cached: Role | None = getattr(user, "_aduan_role", None)
+    if cached is None:
+        cached = _compute_role(user)
+        user._aduan_role = cached  # type: ignore[union-attr]
+    return cached
+
+
+def _compute_role(user: Any) -> Role:
+    if not (user.is_authenticated and user.is_active):
+        return Role.NONE
+    if user.is_superuser:
+        return Role.SUPERVISOR
+    groups = set(user.groups.values_list("name", flat=True))
+    if user.is_staff and SUPERVISORS_GROUP in groups:
+        return Role.SUPERVISOR
+    if user.is_staff and AGENTS_GROUP in groups:
+        return Role.AGENT
+    if partner_organisation_ids(user):
+        return Role.PARTNER
+    from complaints.models import Citizen
+
+    if Citizen.objects.filter(user=user).exists():
+        return Role.CITIZEN
+    return Role.NONE
+
+
+def partner_organisation_ids(user: Any) -> frozenset[int]:
+    """Ids of the active partner organisations the user is an active member of."""
+    cached: frozenset[int] | None = getattr(user, "_aduan_partner_orgs", None)
+    if cached is None:
+        from partners.models import Membership
+
+        cached = frozenset(
+            Membership.objects.filter(
+                user=user, is_active=True, organisation__is_active=True
+            ).values_list("organisation_id", flat=True)
+        )
+        user._aduan_partner_orgs = cached
+    return cached
+
+
+def may(*roles: Role) -> Any:
+    """A django-fsm permission: the actor has one of `roles` and a stake in this ticket."""
+
+    def permission(ticket: Ticket, user: Any) -> bool:
+        role = role_of(user)
+        if role not in roles:
+            return False
+        if role is Role.PARTNER:
+            return ticket.partner_id in partner_organisation_ids(user)
+        if role is Role.CITIZEN:
+            return ticket.citizen.user_id == user.pk
+        return True
+
+    permission.roles = frozenset(roles)  # type: ignore[attr-defined]
+    return permission
+
+
+AGENT_PERMISSIONS = [
+    "complaints.view_ticket",
+    "complaints.change_ticket",
+    "complaints.work_ticket",
+    "complaints.view_message",
+    "complaints.view_attachment",
+    "complaints.view_ticketevent",
+    "complaints.view_citizen",
+    "complaints.view_channelidentity",
+    "complaints.view_category",
+    "partners.view_organisation",
+]
+SUPERVISOR_PERMISSIONS = [
+    *AGENT_PERMISSIONS,
+    "complaints.add_category",
+    "complaints.change_category",
+    "partners.add_organisation",
+    "partners.change_organisation",
+    "partners.view_membership",
+    "escalation.view_slapolicy",
+    "escalation.change_slapolicy",
+    "escalation.view_businesscalendar",
+    "escalation.change_businesscalendar",
+    "escalation.view_holiday",
+    "escalation.add_holiday",
+    "channels_ingest.view_channelaccount",
+]
+
+
+def ensure_role_groups(**kwargs: Any) -> None:
+    """Create the agent and supervisor groups with their permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for group_name, codes in (
+        (AGENTS_GROUP, AGENT_PERMISSIONS),
+        (SUPERVISORS_GROUP, SUPERVISOR_PERMISSIONS),
+    ):
+        group, _ = Group.objects.get_or_create(name=group_name)
+        wanted = [code.split(".") for code in codes]
+        perms = Permission.objects.select_related("content_type").filter(
+            content_type__app_label__in={app for app, _ in wanted},
+            codename__in={codename for _, codename in wanted},
+        )
+        group.permissions.add(*[p for p in perms if [p.content_type.app_label, p.codename] in wanted])

@@ -1,0 +1,55 @@
+"""Reads: which tickets a user may see, lookups by number, transitions on offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django_fsm import Transition
+
+from complaints.models import Message, Ticket
+from complaints.numbers import normalise_number
+from complaints.roles import STAFF_ROLES, Role, partner_organisation_ids, role_of
+
+
+def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
+    """The one scoping rule: staff see all, partners their organisations', citizens their own.
+
+    Deny by default: any other user sees nothing. `None` is the product itself.
+    """
+    role = role_of(user)
+    tickets = Ticket.objects.all()
+    if role in STAFF_ROLES or role is Role.SYSTEM:
+        return tickets
+    if role is Role.PARTNER:
+        return tickets.filter(partner_id__in=partner_organisation_ids(user))
+    if role is Role.CITIZEN:
+        return tickets.filter(citizen__user=user)
+    return tickets.none()
+
+
+def ticket_by_number(number: str, *, user: Any) -> Ticket | None:
+    """The ticket with this number if `user` may see it; tolerant of case and I/L/O."""
+    canonical = normalise_number(number)
+    if canonical is None:
+        return None
+    return tickets_visible_to(user).filter(number=canonical).first()
+
+
+def available_transitions(ticket: Ticket, user: Any) -> list[Transition]:
+    """Transitions `user` may run on the ticket from its current state."""
+    return list(ticket.get_available_user_status_transitions(user))  # type: ignore[attr-defined]
+
+
+def transition_names() -> frozenset[str]:
+    """Names of every lifecycle transition."""
+    field = Ticket._meta.get_field("status")
+    return frozenset(t.name for t in field.get_all_transitions(Ticket))  # type: ignore[attr-defined]
+
+
+def conversation(ticket: Ticket, *, include_internal: bool) -> QuerySet[Message]:
+    """The ticket's messages, oldest first, with authors and attachments loaded."""
+    messages = ticket.messages.select_related("author").prefetch_related(
+        Prefetch("attachments")
+    )
+    return messages if include_internal else messages.filter(is_internal=False)

@@ -1,0 +1,90 @@
+"""Shared fixtures. Tests needing a real PostgreSQL or Redis are skipped, with the reason
+printed, only when none was configured (DATABASE_URL / REDIS_URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from complaints.roles import AGENTS_GROUP, SUPERVISORS_GROUP, ensure_role_groups
+from tests.factories import CitizenFactory, MembershipFactory, OrganisationFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skips = {
+        "postgres": None if on_postgres else "needs PostgreSQL: set DATABASE_URL to run it",
+        "redis": None if settings.REDIS_URL else "needs Redis: set REDIS_URL to run it",
+    }
+    for item in items:
+        for marker, reason in skips.items():
+            if reason and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _staff(group: str, username: str) -> User:
+    ensure_role_groups()
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def agent(db: None) -> User:
+    return _staff(AGENTS_GROUP, "agent-1")
+
+
+@pytest.fixture
+def other_agent(db: None) -> User:
+    return _staff(AGENTS_GROUP, "agent-2")
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return _staff(SUPERVISORS_GROUP, "supervisor-1")
+
+
+@pytest.fixture
+def partner_org(db: None) -> Any:
+    return OrganisationFactory(slug="apotek-a", name="Apotek A")
+
+
+@pytest.fixture
+def partner_user(partner_org: Any) -> User:
+    user = UserFactory(username="partner-1")
+    MembershipFactory(user=user, organisation=partner_org)
+    return user
+
+
+@pytest.fixture
+def citizen_user(db: None) -> User:
+    user = UserFactory(username="warga-1")
+    CitizenFactory(user=user)
+    return user
+
+
+@pytest.fixture
+def close_db_connection() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wraps a thread target so the thread's own database connection is closed after it."""
+
+    def wrap(target: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return target(*args, **kwargs)
+            finally:
+                connection.close()
+
+        return run
+
+    return wrap
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks: Any) -> Iterator[Any]:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        yield callbacks
