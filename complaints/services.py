@@ -213,10 +213,8 @@ def post_message(
         if existing := _message_by_external_id(channel, external_id):
             return existing
         raise
-    if inbound and ticket.status == Status.WAITING_CITIZEN:
-        ticket = transition_ticket(
-            ticket=ticket, transition="resume", by=None, note=_("The citizen replied.")
-        )
+    if inbound and Ticket.objects.filter(pk=ticket.pk, status=Status.WAITING_CITIZEN).exists():
+        ticket = _resume_on_reply(ticket)
     is_person = author_kind in (AuthorKind.AGENT, AuthorKind.PARTNER)
     if is_person and not is_internal and ticket.first_response_at is None:
         Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
@@ -225,6 +223,17 @@ def post_message(
         ticket.first_response_at = message.created_at
     _broadcast(ticket, "message.created", message=message.pk)
     return message
+
+
+def _resume_on_reply(ticket: Ticket) -> Ticket:
+    """The citizen answered: the resolution clock runs again."""
+    try:
+        with transaction.atomic():
+            return transition_ticket(
+                ticket=ticket, transition="resume", by=None, note=_("The citizen replied.")
+            )
+    except TransitionNotAllowed:  # an agent resumed it in the meantime
+        return ticket
 
 
 def _check_can_post(ticket: Ticket, *, author_kind: AuthorKind, by: Any, is_internal: bool) -> None:
@@ -454,7 +463,7 @@ def close_resolved_tickets(*, now: datetime, after: timedelta) -> int:
 
 def _lock(ticket: Ticket, expected_version: int | None) -> Ticket:
     """The ticket's row, locked for this transaction, at the version the caller saw."""
-    locked = Ticket.objects.select_for_update().select_related("assignee").get(pk=ticket.pk)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleTicket(expected=expected_version, actual=locked.version)
     return locked

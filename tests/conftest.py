@@ -3,7 +3,7 @@ printed, only when none was configured (DATABASE_URL / REDIS_URL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,9 +82,3 @@ def close_db_connection() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return run
 
     return wrap
-
-
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks: Any) -> Iterator[Any]:
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks

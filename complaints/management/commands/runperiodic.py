@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from config.celery import app
 
@@ -23,6 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         schedule = settings.CELERY_BEAT_SCHEDULE
+        app.loader.import_default_modules()  # runs the tasks autodiscovery, as a worker does
+        if missing := {e["task"] for e in schedule.values()} - set(app.tasks):
+            raise CommandError(f"periodic tasks not found: {', '.join(sorted(missing))}")
         next_run = dict.fromkeys(schedule, 0.0)
         stopping = False
 

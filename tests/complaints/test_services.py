@@ -1,0 +1,255 @@
+"""The service layer: citizens, messages, clocks' inputs, assignment, side effects."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.utils import timezone
+
+from complaints import services
+from complaints.choices import AuthorKind, Channel
+from complaints.exceptions import StaleTicket
+from complaints.models import Attachment, ChannelIdentity, Citizen, Message, Ticket, TicketEvent
+from complaints.services import NewAttachment, identify_citizen, open_ticket, post_message
+from tests.factories import CategoryFactory, CitizenFactory, TicketFactory
+
+
+@pytest.mark.django_db
+def test_a_whatsapp_sender_is_one_citizen_with_an_e164_number() -> None:
+    first = identify_citizen(channel=Channel.WHATSAPP, address="6281234567890", name="Sari")
+    again = identify_citizen(channel=Channel.WHATSAPP, address="+62 812-3456-7890")
+    by_phone = identify_citizen(channel=Channel.PHONE, address="0812 3456 7890")
+
+    assert first == again == by_phone
+    assert first.phone == "+6281234567890"
+    assert set(first.identities.values_list("channel", "address")) == {
+        ("whatsapp", "+6281234567890"), ("phone", "+6281234567890"),
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_email_senders_are_matched_case_insensitively() -> None:
+    one = identify_citizen(channel=Channel.EMAIL, address="Budi@Example.COM", name="Budi")
+    two = identify_citizen(channel=Channel.EMAIL, address="budi@example.com")
+    assert one == two and one.email == "budi@example.com"
+
+
+@pytest.mark.django_db
+def test_bad_sender_addresses_are_refused_and_store_nothing() -> None:
+    for channel, address in [(Channel.WHATSAPP, "12"), (Channel.EMAIL, "not-an-email"),
+                             (Channel.TELEGRAM, "  ")]:  # fmt: skip
+        with pytest.raises(ValidationError):
+            identify_citizen(channel=channel, address=address)
+    assert not Citizen.objects.exists() and not ChannelIdentity.objects.exists()
+
+
+@pytest.mark.django_db
+def test_channel_user_ids_are_identities_of_their_own() -> None:
+    a = identify_citizen(channel=Channel.TELEGRAM, address="12345", name="A")
+    b = identify_citizen(channel=Channel.X, address="12345", name="B")
+    assert a != b
+
+
+@pytest.mark.django_db
+def test_the_same_delivery_twice_opens_one_ticket_with_one_message() -> None:
+    citizen = CitizenFactory()
+    args = {"citizen": citizen, "channel": Channel.WHATSAPP, "subject": "", "body": "Halo",
+            "external_id": "wamid.ABC"}  # fmt: skip
+    first, second = open_ticket(**args), open_ticket(**args)
+    assert first == second
+    assert Ticket.objects.count() == 1 and Message.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_delivery_twenty_times_at_once_opens_one_ticket(close_db_connection: Any) -> None:
+    citizen = CitizenFactory()
+    barrier = threading.Barrier(20)
+    results: list[Any] = []
+
+    @close_db_connection
+    def deliver() -> None:
+        barrier.wait()
+        results.append(
+            open_ticket(citizen=citizen, channel=Channel.WHATSAPP, subject="", body="Halo",
+                        external_id="wamid.SAME").pk  # fmt: skip
+        )
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(results) == 20 and len(set(results)) == 1
+    assert Ticket.objects.count() == 1 and Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_complaint_needs_a_subject_or_a_description_and_a_known_priority() -> None:
+    with pytest.raises(ValidationError):
+        open_ticket(citizen=CitizenFactory(), channel=Channel.API, subject=" ", body="  ")
+    with pytest.raises(ValidationError):
+        open_ticket(citizen=CitizenFactory(), channel=Channel.API, subject="x", body="y",
+                    priority="whenever")  # fmt: skip
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.django_db
+def test_attachments_are_stored_with_generated_names_and_size_limits(settings: Any) -> None:
+    settings.ADUAN_MAX_ATTACHMENT_BYTES = 10
+    citizen = CitizenFactory()
+    with pytest.raises(ValidationError):
+        open_ticket(citizen=citizen, channel=Channel.API, subject="s", body="b",
+                    attachments=[NewAttachment("big.pdf", b"x" * 11, "application/pdf")])  # fmt: skip
+    assert not Ticket.objects.exists() and not Attachment.objects.exists()
+
+    ticket = open_ticket(citizen=citizen, channel=Channel.API, subject="s", body="b",
+                         attachments=[NewAttachment("../../resep.PDF", b"%PDF-1.4", "application/pdf")])  # fmt: skip
+
+    stored = Attachment.objects.get(message__ticket=ticket)
+    assert stored.original_name == "../../resep.PDF"
+    assert stored.file.name.startswith("attachments/") and stored.file.name.endswith(".pdf")
+    assert ".." not in stored.file.name
+    assert stored.size == 8 and len(stored.sha256) == 64
+
+
+@pytest.mark.django_db
+def test_a_citizen_reply_resumes_a_ticket_waiting_for_them(agent: Any) -> None:
+    ticket = TicketFactory(status="in_progress")
+    services.transition_ticket(ticket=ticket, transition="wait_for_citizen", by=agent,
+                               reason="Mohon kirim resep")  # fmt: skip
+
+    post_message(ticket=ticket, body="Ini resepnya", author_kind=AuthorKind.CITIZEN)
+
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert stored.status == "in_progress"
+    resumed = stored.events.get(kind="resumed")
+    assert (resumed.actor, resumed.actor_role, resumed.from_status) == (None, "system", "waiting_citizen")
+
+
+@pytest.mark.django_db
+def test_first_response_is_a_persons_public_reply_not_a_note_or_an_acknowledgement(
+    agent: Any,
+) -> None:
+    ticket = TicketFactory(status="triaged")
+    post_message(ticket=ticket, body="Nomor aduan Anda ...", author_kind=AuthorKind.SYSTEM)
+    post_message(ticket=ticket, body="cek stok", author_kind=AuthorKind.AGENT, by=agent,
+                 is_internal=True)  # fmt: skip
+    assert Ticket.objects.get(pk=ticket.pk).first_response_at is None
+
+    reply = post_message(ticket=ticket, body="Kami cek ke apotek", author_kind=AuthorKind.AGENT,
+                         by=agent)  # fmt: skip
+    post_message(ticket=ticket, body="Update", author_kind=AuthorKind.AGENT, by=agent)
+
+    assert Ticket.objects.get(pk=ticket.pk).first_response_at == reply.created_at
+    assert reply.direction == "outbound" and reply.delivery_status == "queued"
+
+
+@pytest.mark.django_db
+def test_posting_is_refused_to_those_the_ticket_is_not_for(
+    citizen_user: Any, partner_user: Any, agent: Any
+) -> None:
+    ticket = TicketFactory()
+    with pytest.raises(PermissionDenied):
+        post_message(ticket=ticket, body="x", author_kind=AuthorKind.CITIZEN, by=citizen_user)
+    with pytest.raises(PermissionDenied):
+        post_message(ticket=ticket, body="x", author_kind=AuthorKind.PARTNER, by=partner_user)
+    with pytest.raises(PermissionDenied):  # an agent cannot speak as the citizen
+        post_message(ticket=ticket, body="x", author_kind=AuthorKind.CITIZEN, by=agent)
+    with pytest.raises(ValidationError):
+        post_message(ticket=ticket, body="x", author_kind=AuthorKind.CITIZEN, is_internal=True)
+    assert not Message.objects.filter(ticket=ticket).exists()
+
+
+@pytest.mark.django_db
+def test_a_message_redelivered_is_stored_once() -> None:
+    ticket = TicketFactory()
+    one = post_message(ticket=ticket, body="a", author_kind="citizen", external_id="m-1")
+    two = post_message(ticket=ticket, body="a", author_kind="citizen", external_id="m-1")
+    assert one == two and ticket.messages.count() == 1
+
+
+@pytest.mark.django_db
+def test_assignment_goes_to_agents_only_and_is_recorded(
+    agent: Any, other_agent: Any, citizen_user: Any
+) -> None:
+    ticket = TicketFactory()
+    with pytest.raises(ValidationError):
+        services.assign_ticket(ticket=ticket, assignee=citizen_user, by=agent)
+    with pytest.raises(PermissionDenied):
+        services.assign_ticket(ticket=ticket, assignee=agent, by=citizen_user)
+
+    services.assign_ticket(ticket=ticket, assignee=other_agent, by=agent, expected_version=1)
+    services.assign_ticket(ticket=ticket, assignee=other_agent, by=agent)  # no change, no event
+
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.assignee, stored.version) == (other_agent, 2)
+    assert stored.events.get().data == {"from": None, "to": "agent-2"}
+    with pytest.raises(StaleTicket):
+        services.assign_ticket(ticket=ticket, assignee=agent, by=agent, expected_version=1)
+
+
+@pytest.mark.django_db
+def test_changing_details_records_what_changed(agent: Any) -> None:
+    ticket = TicketFactory(priority="normal")
+    category = CategoryFactory(code="obat-isoman")
+
+    services.change_ticket_details(ticket=ticket, by=agent, priority="critical", category=category)
+
+    event = TicketEvent.objects.get(ticket=ticket)
+    assert event.kind == "details_changed"
+    assert event.data == {"category": ["None", str(category)], "priority": ["normal", "critical"]}
+    with pytest.raises(ValidationError):
+        services.change_ticket_details(ticket=ticket, by=agent, priority="whenever")
+
+
+@pytest.mark.django_db
+def test_resolved_tickets_close_themselves_after_the_configured_days(settings: Any) -> None:
+    settings.ADUAN_AUTO_CLOSE_DAYS = 7
+    old = TicketFactory(status="resolved", resolved_at=timezone.now() - timedelta(days=8))
+    recent = TicketFactory(status="resolved", resolved_at=timezone.now() - timedelta(days=1))
+    reopened = TicketFactory(status="in_progress", resolved_at=None)
+
+    call_command("runperiodic", "--once")
+
+    assert Ticket.objects.get(pk=old.pk).status == "closed"
+    assert Ticket.objects.get(pk=recent.pk).status == "resolved"
+    assert Ticket.objects.get(pk=reopened.pk).status == "in_progress"
+    assert Ticket.objects.get(pk=old.pk).events.get().actor_role == "system"
+
+
+@pytest.mark.django_db
+def test_changes_are_pushed_to_agents_only_after_commit(
+    agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("queue-agents", channel)
+    ticket = TicketFactory(status="new")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.transition_ticket(ticket=ticket, transition="triage", by=agent)
+    assert async_to_sync(receive_or_none)(layer, channel) is None  # nothing before commit
+    for callback in callbacks:
+        callback()
+
+    assert async_to_sync(receive_or_none)(layer, channel) == {
+        "type": "ticket.updated", "ticket": ticket.pk, "number": ticket.number,
+        "status": "triaged", "version": 2,
+    }  # fmt: skip
+
+
+async def receive_or_none(layer: Any, channel: str) -> Any:
+    try:
+        return await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+    except TimeoutError:
+        return None
