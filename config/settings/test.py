@@ -14,3 +14,6 @@ STORAGES = {
 # Thread tests open one connection per thread; a pool per test run is not needed there.
 if "pool" in DATABASES["default"].get("OPTIONS", {}):
     del DATABASES["default"]["OPTIONS"]["pool"]
+# Static files come from the app folders (no collectstatic before tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
