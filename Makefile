@@ -37,7 +37,7 @@ lint: install-dev
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	bin/check-deploy
-	$(VENV)/bin/pip-audit --strict --progress-spinner off --no-deps --disable-pip -r requirements.txt
+	bin/audit
 
 fmt: install-dev
 	$(VENV)/bin/ruff format .

@@ -36,10 +36,16 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 class MessageInline(ReadOnlyInline):
     model = Message
     verbose_name_plural = gettext_lazy("Conversation")
-    fields = readonly_fields = [
-        "created_at", "direction", "channel", "author_kind", "author", "is_internal", "body",
+    fields = readonly_fields = (
+        "created_at",
+        "direction",
+        "channel",
+        "author_kind",
+        "author",
+        "is_internal",
+        "body",
         "delivery_status",
-    ]  # fmt: skip
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).select_related("author")
@@ -48,10 +54,16 @@ class MessageInline(ReadOnlyInline):
 class TicketEventInline(ReadOnlyInline):
     model = TicketEvent
     verbose_name_plural = gettext_lazy("History")
-    fields = readonly_fields = [
-        "created_at", "kind", "from_status", "to_status", "actor", "actor_role",
-        "public_reason", "internal_note",
-    ]  # fmt: skip
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor",
+        "actor_role",
+        "public_reason",
+        "internal_note",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
         return super().get_queryset(request).select_related("actor")
@@ -86,17 +98,35 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = TicketChangeForm
     change_form_template = "admin/complaints/ticket/change_form.html"
     list_display = [
-        "number", "subject", "citizen", "channel", "status", "priority", "assignee",
-        "escalation_level", "created_at",
-    ]  # fmt: skip
+        "number",
+        "subject",
+        "citizen",
+        "channel",
+        "status",
+        "priority",
+        "assignee",
+        "escalation_level",
+        "created_at",
+    ]
     list_filter = ["status", "channel", "priority", "category", "escalation_level"]
     list_select_related = ["citizen", "assignee"]
     search_fields = ["number", "subject", "citizen__name", "citizen__phone", "citizen__email"]
     readonly_fields = [
-        "number", "status", "citizen", "channel", "channel_account", "assignee", "partner",
-        "escalation_level", "merged_into", "created_at", "first_response_at", "resolved_at",
-        "closed_at", "resolution_summary",
-    ]  # fmt: skip
+        "number",
+        "status",
+        "citizen",
+        "channel",
+        "channel_account",
+        "assignee",
+        "partner",
+        "escalation_level",
+        "merged_into",
+        "created_at",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "resolution_summary",
+    ]
     fieldsets = [
         (None, {"fields": ["number", "status", "subject", "category", "priority", "version"]}),
         (
@@ -107,11 +137,16 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             gettext_lazy("Clock"),
             {
                 "fields": [
-                    "escalation_level", "created_at", "first_response_at", "resolved_at",
-                    "closed_at", "resolution_summary", "merged_into",
+                    "escalation_level",
+                    "created_at",
+                    "first_response_at",
+                    "resolved_at",
+                    "closed_at",
+                    "resolution_summary",
+                    "merged_into",
                 ]
             },
-        ),  # fmt: skip
+        ),
     ]
     inlines = [MessageInline, TicketEventInline]
 
@@ -136,9 +171,13 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
         data = form.cleaned_data
         services.change_ticket_details(
-            ticket=obj, by=request.user, expected_version=data["version"],
-            subject=data["subject"], category=data["category"], priority=data["priority"],
-        )  # fmt: skip
+            ticket=obj,
+            by=request.user,
+            expected_version=data["version"],
+            subject=data["subject"],
+            category=data["category"],
+            priority=data["priority"],
+        )
 
     def changeform_view(
         self,
@@ -206,7 +245,9 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ticket = self._ticket_for_action(request, object_id)
         form = TransitionForm(request.POST)
         if not form.is_valid():
-            self.message_user(request, _("Invalid form: %s") % form.errors.as_text(), messages.ERROR)
+            self.message_user(
+                request, _("Invalid form: %s") % form.errors.as_text(), messages.ERROR
+            )
             return self._back(ticket)
         data = form.cleaned_data
         into = None
@@ -218,12 +259,18 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self._run(
             request,
             lambda: services.transition_ticket(
-                ticket=ticket, transition=name, by=request.user, reason=data["reason"],
-                note=data["note"], expected_version=data["version"], partner=data["partner"],
-                into=into, summary=data["summary"],
+                ticket=ticket,
+                transition=name,
+                by=request.user,
+                reason=data["reason"],
+                note=data["note"],
+                expected_version=data["version"],
+                partner=data["partner"],
+                into=into,
+                summary=data["summary"],
             ),
             _("Done: %(action)s.") % {"action": name},
-        )  # fmt: skip
+        )
         return self._back(ticket)
 
     def assign_to_me_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -234,11 +281,13 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self._run(
             request,
             lambda: services.assign_ticket(
-                ticket=ticket, assignee=request.user, by=request.user,
+                ticket=ticket,
+                assignee=request.user,
+                by=request.user,
                 expected_version=int(version) if version.isdigit() else None,
             ),
             _("The ticket is yours."),
-        )  # fmt: skip
+        )
         return self._back(ticket)
 
     def _run(self, request: HttpRequest, action: Any, success: str) -> None:
@@ -258,7 +307,7 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class ChannelIdentityInline(admin.TabularInline):  # type: ignore[type-arg]
     model = ChannelIdentity
     extra = 0
-    fields = readonly_fields = ["channel", "address", "display_name", "created_at"]
+    fields = readonly_fields = ("channel", "address", "display_name", "created_at")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

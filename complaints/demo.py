@@ -130,18 +130,41 @@ def _user(spec: DemoUser) -> bool:
 def _tickets() -> None:
     """A few complaints through the same service every channel uses (idempotent)."""
     demo = [
-        (Channel.WHATSAPP, "+6281234567890", "Ibu Sari", "obat-isoman", Priority.HIGH,
-         "Obat isoman untuk ayah saya belum datang sejak kemarin, status masih menunggu konfirmasi."),
-        (Channel.EMAIL, "budi@example.com", "Budi", "tagihan", Priority.NORMAL,
-         "Tagihan bulan ini dua kali lipat padahal pemakaian sama."),
-        (Channel.X, "warga_kota", "Warga Kota", "jaringan", Priority.URGENT,
-         "Telepon rumah mati sejak tiga hari, kata petugas kabel putus."),
-    ]  # fmt: skip
+        (
+            Channel.WHATSAPP,
+            "+6281234567890",
+            "Ibu Sari",
+            "obat-isoman",
+            Priority.HIGH,
+            "Obat isoman untuk ayah saya belum datang sejak kemarin, "
+            "status masih menunggu konfirmasi.",
+        ),
+        (
+            Channel.EMAIL,
+            "budi@example.com",
+            "Budi",
+            "tagihan",
+            Priority.NORMAL,
+            "Tagihan bulan ini dua kali lipat padahal pemakaian sama.",
+        ),
+        (
+            Channel.X,
+            "warga_kota",
+            "Warga Kota",
+            "jaringan",
+            Priority.URGENT,
+            "Telepon rumah mati sejak tiga hari, kata petugas kabel putus.",
+        ),
+    ]
     for n, (channel, address, name, category, priority, body) in enumerate(demo, start=1):
         citizen = services.identify_citizen(channel=channel, address=address, name=name)
         services.open_ticket(
-            citizen=citizen, channel=channel, subject="", body=body,
-            category=Category.objects.get(code=category), priority=priority,
+            citizen=citizen,
+            channel=channel,
+            subject="",
+            body=body,
+            category=Category.objects.get(code=category),
+            priority=priority,
             channel_account=ChannelAccount.objects.filter(kind=channel, slug="demo").first(),
             external_id=f"demo-{n}",
-        )  # fmt: skip
+        )

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
@@ -21,7 +22,9 @@ OPEN = Status.open_states()
 STAFF = (Role.AGENT, Role.SUPERVISOR)
 
 
-def _custom(label: str, event: EventKind, *, reason: bool = False, **extra: Any) -> dict[str, Any]:
+def _custom(
+    label: str | Promise, event: EventKind, *, reason: bool = False, **extra: Any
+) -> dict[str, Any]:
     """Metadata the admin and services read: button label, event kind, reason required."""
     return {"label": label, "event": event, "reason_required": reason, **extra}
 
@@ -48,85 +51,116 @@ class TicketLifecycle(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         abstract = True
 
     @transition(
-        field=status, source=S.NEW, target=S.TRIAGED,
-        permission=may(*STAFF, Role.SYSTEM), custom=_custom(_("Triage"), EventKind.TRIAGED),
-    )  # fmt: skip
+        field=status,
+        source=S.NEW,
+        target=S.TRIAGED,
+        permission=may(*STAFF, Role.SYSTEM),
+        custom=_custom(_("Triage"), EventKind.TRIAGED),
+    )
     def triage(self) -> None:
         """Accepted for handling: an agent (or a rule) has looked at it."""
 
     @transition(
-        field=status, source=S.TRIAGED, target=S.IN_PROGRESS,
-        permission=may(*STAFF), custom=_custom(_("Start work"), EventKind.STARTED),
-    )  # fmt: skip
+        field=status,
+        source=S.TRIAGED,
+        target=S.IN_PROGRESS,
+        permission=may(*STAFF),
+        custom=_custom(_("Start work"), EventKind.STARTED),
+    )
     def start(self) -> None:
         """Someone is working on it."""
 
     @transition(
-        field=status, source=S.IN_PROGRESS, target=S.WAITING_CITIZEN, permission=may(*STAFF),
+        field=status,
+        source=S.IN_PROGRESS,
+        target=S.WAITING_CITIZEN,
+        permission=may(*STAFF),
         custom=_custom(_("Wait for citizen"), EventKind.WAITING, reason=True),
-    )  # fmt: skip
+    )
     def wait_for_citizen(self) -> None:
         """Paused until the citizen answers a question."""
 
     @transition(
-        field=status, source=S.WAITING_CITIZEN, target=S.IN_PROGRESS,
-        permission=may(*STAFF, Role.SYSTEM), custom=_custom(_("Resume"), EventKind.RESUMED),
-    )  # fmt: skip
+        field=status,
+        source=S.WAITING_CITIZEN,
+        target=S.IN_PROGRESS,
+        permission=may(*STAFF, Role.SYSTEM),
+        custom=_custom(_("Resume"), EventKind.RESUMED),
+    )
     def resume(self) -> None:
         """Work continues, usually because the citizen replied."""
 
     @transition(
-        field=status, source=[S.TRIAGED, S.IN_PROGRESS], target=S.WITH_PARTNER,
+        field=status,
+        source=[S.TRIAGED, S.IN_PROGRESS],
+        target=S.WITH_PARTNER,
         permission=may(*STAFF),
-        custom=_custom(_("Dispatch to partner"), EventKind.DISPATCHED, reason=True, needs="partner"),
-    )  # fmt: skip
+        custom=_custom(
+            _("Dispatch to partner"), EventKind.DISPATCHED, reason=True, needs="partner"
+        ),
+    )
     def dispatch(self, partner_id: int) -> None:
         self.partner_id = partner_id
 
     @transition(
-        field=status, source=S.WITH_PARTNER, target=S.IN_PROGRESS,
+        field=status,
+        source=S.WITH_PARTNER,
+        target=S.IN_PROGRESS,
         permission=may(*STAFF, Role.PARTNER),
         custom=_custom(_("Take back from partner"), EventKind.RETURNED),
-    )  # fmt: skip
+    )
     def take_back(self) -> None:
         self.partner_id = None
 
     @transition(
-        field=status, source=[S.TRIAGED, S.IN_PROGRESS, S.WITH_PARTNER], target=S.RESOLVED,
+        field=status,
+        source=[S.TRIAGED, S.IN_PROGRESS, S.WITH_PARTNER],
+        target=S.RESOLVED,
         permission=may(*STAFF),
         custom=_custom(_("Resolve"), EventKind.RESOLVED, reason=True, needs="summary"),
-    )  # fmt: skip
+    )
     def resolve(self, summary: str = "") -> None:
         self.resolution_summary = summary
         self.resolved_at = timezone.now()
 
     @transition(
-        field=status, source=S.RESOLVED, target=S.CLOSED,
-        permission=may(*STAFF, Role.SYSTEM), custom=_custom(_("Close"), EventKind.CLOSED),
-    )  # fmt: skip
+        field=status,
+        source=S.RESOLVED,
+        target=S.CLOSED,
+        permission=may(*STAFF, Role.SYSTEM),
+        custom=_custom(_("Close"), EventKind.CLOSED),
+    )
     def close(self) -> None:
         self.closed_at = timezone.now()
 
     @transition(
-        field=status, source=S.RESOLVED, target=S.IN_PROGRESS,
+        field=status,
+        source=S.RESOLVED,
+        target=S.IN_PROGRESS,
         permission=may(*STAFF, Role.CITIZEN, Role.SYSTEM),
         custom=_custom(_("Reopen"), EventKind.REOPENED),
-    )  # fmt: skip
+    )
     def reopen(self) -> None:
         self.resolved_at = None
         self.reopen_count += 1
 
     @transition(
-        field=status, source=[S.NEW, S.TRIAGED, S.IN_PROGRESS], target=S.REJECTED,
-        permission=may(*STAFF), custom=_custom(_("Reject"), EventKind.REJECTED, reason=True),
-    )  # fmt: skip
+        field=status,
+        source=[S.NEW, S.TRIAGED, S.IN_PROGRESS],
+        target=S.REJECTED,
+        permission=may(*STAFF),
+        custom=_custom(_("Reject"), EventKind.REJECTED, reason=True),
+    )
     def reject(self) -> None:
         self.closed_at = timezone.now()
 
     @transition(
-        field=status, source=OPEN, target=S.MERGED, permission=may(*STAFF),
+        field=status,
+        source=OPEN,
+        target=S.MERGED,
+        permission=may(*STAFF),
         custom=_custom(_("Merge into another ticket"), EventKind.MERGED, reason=True, needs="into"),
-    )  # fmt: skip
+    )
     def merge(self, into_id: int) -> None:
         self.merged_into_id = into_id
         self.closed_at = timezone.now()

@@ -29,8 +29,9 @@ class Citizen(models.Model):
     """A person who complains; reached on one or more channel identities."""
 
     name = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(null=True, blank=True)
-    phone = models.CharField(max_length=20, null=True, blank=True, help_text=_("E.164"))
+    # NULL, not "", for "unknown": the unique constraints must allow many unknowns.
+    email = models.EmailField(null=True, blank=True)  # noqa: DJ001
+    phone = models.CharField(max_length=20, null=True, blank=True, help_text=_("E.164"))  # noqa: DJ001
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -123,6 +124,8 @@ class Ticket(TicketLifecycle):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects: models.Manager[Ticket] = models.Manager()
+
     class Meta:
         ordering = ["-created_at"]
         permissions = [
@@ -162,7 +165,9 @@ class Message(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=8, choices=Direction.choices)
-    is_internal = models.BooleanField(default=False, help_text=_("Internal note: never shown to the citizen."))
+    is_internal = models.BooleanField(
+        default=False, help_text=_("Internal note: never shown to the citizen.")
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     author_kind = models.CharField(max_length=8, choices=AuthorKind.choices)
     author = models.ForeignKey(

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from complaints.models import Ticket
 
 AGENTS_GROUP = "Agents"
 SUPERVISORS_GROUP = "Supervisors"
@@ -74,14 +73,14 @@ def partner_organisation_ids(user: Any) -> frozenset[int]:
 def may(*roles: Role) -> Any:
     """A django-fsm permission: the actor has one of `roles` and a stake in this ticket."""
 
-    def permission(ticket: Ticket, user: Any) -> bool:
+    def permission(ticket: Any, user: Any) -> bool:
         role = role_of(user)
         if role not in roles:
             return False
         if role is Role.PARTNER:
             return ticket.partner_id in partner_organisation_ids(user)
         if role is Role.CITIZEN:
-            return ticket.citizen.user_id == user.pk
+            return bool(ticket.citizen.user_id == user.pk)
         return True
 
     permission.roles = frozenset(roles)  # type: ignore[attr-defined]
@@ -131,4 +130,6 @@ def ensure_role_groups(**kwargs: Any) -> None:
             content_type__app_label__in={app for app, _ in wanted},
             codename__in={codename for _, codename in wanted},
         )
-        group.permissions.add(*[p for p in perms if [p.content_type.app_label, p.codename] in wanted])
+        group.permissions.add(
+            *[p for p in perms if [p.content_type.app_label, p.codename] in wanted]
+        )

@@ -18,14 +18,14 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
     Deny by default: any other user sees nothing. `None` is the product itself.
     """
     role = role_of(user)
-    tickets = Ticket.objects.all()
-    if role in STAFF_ROLES or role is Role.SYSTEM:
-        return tickets
+    tickets: QuerySet[Ticket] = Ticket.objects.all()
     if role is Role.PARTNER:
-        return tickets.filter(partner_id__in=partner_organisation_ids(user))
-    if role is Role.CITIZEN:
-        return tickets.filter(citizen__user=user)
-    return tickets.none()
+        tickets = tickets.filter(partner_id__in=partner_organisation_ids(user))
+    elif role is Role.CITIZEN:
+        tickets = tickets.filter(citizen__user=user)
+    elif role not in STAFF_ROLES and role is not Role.SYSTEM:
+        tickets = tickets.none()
+    return tickets
 
 
 def ticket_by_number(number: str, *, user: Any) -> Ticket | None:
@@ -44,12 +44,10 @@ def available_transitions(ticket: Ticket, user: Any) -> list[Transition]:
 def transition_names() -> frozenset[str]:
     """Names of every lifecycle transition."""
     field = Ticket._meta.get_field("status")
-    return frozenset(t.name for t in field.get_all_transitions(Ticket))  # type: ignore[attr-defined]
+    return frozenset(t.name for t in field.get_all_transitions(Ticket))
 
 
 def conversation(ticket: Ticket, *, include_internal: bool) -> QuerySet[Message]:
     """The ticket's messages, oldest first, with authors and attachments loaded."""
-    messages = ticket.messages.select_related("author").prefetch_related(
-        Prefetch("attachments")
-    )
+    messages = ticket.messages.select_related("author").prefetch_related(Prefetch("attachments"))
     return messages if include_internal else messages.filter(is_internal=False)

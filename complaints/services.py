@@ -140,12 +140,14 @@ def open_ticket(
         "latitude": latitude,
         "longitude": longitude,
     }
-    author_kind = AuthorKind.CITIZEN if by is None or role_of(by) is Role.CITIZEN else AuthorKind.AGENT
+    author_kind = (
+        AuthorKind.CITIZEN if by is None or role_of(by) is Role.CITIZEN else AuthorKind.AGENT
+    )
     for _attempt in range(NUMBER_ATTEMPTS):
         number = generate_number(timezone.now())
         try:
             with transaction.atomic():
-                ticket = Ticket.objects.create(number=number, **fields)
+                ticket: Ticket = Ticket.objects.create(number=number, **fields)
                 _store_message(
                     ticket=ticket,
                     direction=Direction.INBOUND,
@@ -298,13 +300,17 @@ def _priority(value: str) -> Priority:
     try:
         return Priority(value)
     except ValueError as exc:
-        raise ValidationError({"priority": _("Unknown priority: %(value)s") % {"value": value}}) from exc
+        raise ValidationError(
+            {"priority": _("Unknown priority: %(value)s") % {"value": value}}
+        ) from exc
 
 
 def _message_by_external_id(channel: str, external_id: str) -> Message | None:
     if not external_id:
         return None
-    found = Message.objects.select_related("ticket").filter(channel=channel, external_id=external_id)
+    found = Message.objects.select_related("ticket").filter(
+        channel=channel, external_id=external_id
+    )
     return found.first()
 
 
@@ -313,7 +319,10 @@ def _check_attachments(attachments: Sequence[NewAttachment]) -> None:
     for item in attachments:
         if len(item.content) > limit:
             raise ValidationError(
-                {"attachments": _("%(name)s is larger than %(limit)d bytes.") % {"name": item.name, "limit": limit}}
+                {
+                    "attachments": _("%(name)s is larger than %(limit)d bytes.")
+                    % {"name": item.name, "limit": limit}
+                }
             )
 
 
@@ -340,7 +349,9 @@ def transition_ticket(
     (a required reason or argument missing).
     """
     if transition not in transition_names():
-        raise ValidationError({"transition": _("Unknown transition: %(name)s") % {"name": transition}})
+        raise ValidationError(
+            {"transition": _("Unknown transition: %(name)s") % {"name": transition}}
+        )
     ticket = _lock(ticket, expected_version)
     method = getattr(ticket, transition)
     if not can_proceed(method):
@@ -352,15 +363,23 @@ def transition_ticket(
     custom = method._django_fsm.get_transition(ticket.status).custom
     if custom["reason_required"] and not reason.strip():
         raise ValidationError({"reason": _("A reason the citizen can read is required.")})
-    kwargs, data = _transition_arguments(ticket, custom.get("needs"), partner, into, summary or reason)
+    kwargs, data = _transition_arguments(
+        ticket, custom.get("needs"), partner, into, summary or reason
+    )
     from_status = ticket.status
     method(**kwargs)
     ticket.version += 1
     ticket.save()
     _record(
-        ticket, custom["event"], by=by, from_status=from_status, to_status=ticket.status,
-        reason=reason, note=note, data=data,
-    )  # fmt: skip
+        ticket,
+        custom["event"],
+        by=by,
+        from_status=from_status,
+        to_status=ticket.status,
+        reason=reason,
+        note=note,
+        data=data,
+    )
     _broadcast(ticket, "ticket.updated")
     return ticket
 
@@ -449,9 +468,11 @@ def close_resolved_tickets(*, now: datetime, after: timedelta) -> int:
     for pk in due.values_list("pk", flat=True).iterator():
         try:
             transition_ticket(
-                ticket=Ticket(pk=pk), transition="close", by=None,
+                ticket=Ticket(pk=pk),
+                transition="close",
+                by=None,
                 note=_("Closed automatically: no reopen after resolution."),
-            )  # fmt: skip
+            )
         except TransitionNotAllowed:  # reopened or closed meanwhile
             continue
         closed += 1
@@ -463,7 +484,9 @@ def close_resolved_tickets(*, now: datetime, after: timedelta) -> int:
 
 def _lock(ticket: Ticket, expected_version: int | None) -> Ticket:
     """The ticket's row, locked for this transaction, at the version the caller saw."""
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
+    locked: Ticket = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
+    )
     if expected_version is not None and locked.version != expected_version:
         raise StaleTicket(expected=expected_version, actual=locked.version)
     return locked

@@ -65,6 +65,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
+
 def _check_database() -> str:
     try:
         with connection.cursor() as cursor:
@@ -81,7 +82,9 @@ def _check_redis() -> str:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
         client.ping()
         client.close()
     except redis.RedisError as exc:

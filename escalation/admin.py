@@ -17,8 +17,12 @@ class BusinessCalendarAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
-        "__str__", "first_response_minutes", "resolution_minutes", "partner_update_minutes",
-        "calendar", "warning_percent",
-    ]  # fmt: skip
+        "__str__",
+        "first_response_minutes",
+        "resolution_minutes",
+        "partner_update_minutes",
+        "calendar",
+        "warning_percent",
+    ]
     list_filter = ["priority", "calendar"]
     list_select_related = ["category", "calendar"]

@@ -40,10 +40,15 @@ print(json.dumps({
 def run_with(env: dict[str, str], *args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     clean |= {"DJANGO_SETTINGS_MODULE": "config.settings.base", "ADUAN_VAR_DIR": str(tmp_path)}
-    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, *args], cwd=ROOT, env=clean | env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def probe(env: dict[str, str], tmp_path: Path) -> dict[str, Any]:
@@ -66,10 +71,14 @@ def test_with_no_services_everything_is_embedded(tmp_path: Path) -> None:
 
 def test_database_and_redis_urls_switch_to_postgresql_redis_and_a_worker(tmp_path: Path) -> None:
     figures = probe(
-        {"DATABASE_URL": "postgres://u@db.internal:5432/aduan", "REDIS_URL": "redis://r:6379/2",
-         "ADUAN_TICKET_PREFIX": "lapor", "ADUAN_TIME_ZONE": "Asia/Makassar"},
+        {
+            "DATABASE_URL": "postgres://u@db.internal:5432/aduan",
+            "REDIS_URL": "redis://r:6379/2",
+            "ADUAN_TICKET_PREFIX": "lapor",
+            "ADUAN_TIME_ZONE": "Asia/Makassar",
+        },
         tmp_path,
-    )  # fmt: skip
+    )
     assert figures["engine"] == "django.db.backends.postgresql"
     assert figures["layer"] == "channels_redis.core.RedisChannelLayer"
     assert figures["cache"] == "django.core.cache.backends.redis.RedisCache"
@@ -86,17 +95,29 @@ def test_https_turns_on_secure_cookies_and_hsts(tmp_path: Path) -> None:
 
 
 def test_deployment_checks_pass_with_production_settings(tmp_path: Path) -> None:
-    env = {"DEBUG": "false", "HTTPS": "true", "ALLOWED_HOSTS": "aduan.example",
-           "SECRET_KEY": "x" * 20 + "Zq8#kP2!vR5@mW9$tY3%nB6^hJ4&cF7*"}  # fmt: skip
-    result = run_with(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
-                      tmp_path=tmp_path)  # fmt: skip
+    env = {
+        "DEBUG": "false",
+        "HTTPS": "true",
+        "ALLOWED_HOSTS": "aduan.example",
+        "SECRET_KEY": "x" * 20 + "Zq8#kP2!vR5@mW9$tY3%nB6^hJ4&cF7*",
+    }
+    result = run_with(
+        env, "manage.py", "check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_deployment_checks_fail_when_production_is_left_insecure(tmp_path: Path) -> None:
-    result = run_with({"DEBUG": "true", "SECRET_KEY": "short"}, "manage.py", "check", "--deploy",
-                      "--fail-level", "WARNING", tmp_path=tmp_path)  # fmt: skip
+    result = run_with(
+        {"DEBUG": "true", "SECRET_KEY": "short"},
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+    )
     assert result.returncode != 0
     assert "security.W018" in result.stderr  # DEBUG on
 

@@ -36,17 +36,27 @@ def test_the_demo_set_is_what_spec_lists() -> None:
     call_command("loaddemo")
 
     assert set(Category.objects.values_list("code", flat=True)) == {
-        "obat-isoman", "jaringan", "tagihan", "rekam-medis", "layanan-publik",
-    }  # fmt: skip
+        "obat-isoman",
+        "jaringan",
+        "tagihan",
+        "rekam-medis",
+        "layanan-publik",
+    }
     apotek = Organisation.objects.get(slug="apotek-sehat")
     assert (apotek.name, apotek.kind) == ("Apotek Sehat", "pharmacy")
     assert set(SLAPolicy.objects.filter(category=None).values_list("priority", flat=True)) == {
-        "low", "normal", "high", "urgent", "critical",
-    }  # fmt: skip
+        "low",
+        "normal",
+        "high",
+        "urgent",
+        "critical",
+    }
     kinds = {"whatsapp", "messenger", "instagram", "x", "telegram", "email", "webchat"}
     accounts = ChannelAccount.objects.filter(slug="demo")
     assert set(accounts.values_list("kind", flat=True)) == kinds
-    assert {(a.webhook_secret, a.verify_token) for a in accounts} == {("demo-secret", "demo-verify-token")}
+    assert {(a.webhook_secret, a.verify_token) for a in accounts} == {
+        ("demo-secret", "demo-verify-token")
+    }
     assert accounts.get(kind="email").address == "pengaduan@aduan.example"
     eid = Holiday.objects.filter(calendar__slug="jam-kerja", name__icontains="Eid al-Fitr")
     this_year = date.today().year
@@ -56,9 +66,13 @@ def test_the_demo_set_is_what_spec_lists() -> None:
 
 @pytest.mark.parametrize(
     ("username", "role"),
-    [("admin", Role.SUPERVISOR), ("agent", Role.AGENT), ("supervisor", Role.SUPERVISOR),
-     ("apotek", Role.PARTNER)],
-)  # fmt: skip
+    [
+        ("admin", Role.SUPERVISOR),
+        ("agent", Role.AGENT),
+        ("supervisor", Role.SUPERVISOR),
+        ("apotek", Role.PARTNER),
+    ],
+)
 def test_demo_users_have_their_roles(username: str, role: Role) -> None:
     call_command("loaddemo")
     user = User.objects.get(username=username)
@@ -69,8 +83,9 @@ def test_demo_users_have_their_roles(username: str, role: Role) -> None:
 def test_agent_logs_into_the_admin_with_agent_agent_and_sees_the_demo_tickets() -> None:
     call_command("loaddemo")
     client = Client()
-    login = client.post("/admin/login/?next=/admin/complaints/ticket/",
-                        {"username": "agent", "password": "agent"})  # fmt: skip
+    login = client.post(
+        "/admin/login/?next=/admin/complaints/ticket/", {"username": "agent", "password": "agent"}
+    )
     assert login.status_code == 302
     page = client.get("/admin/complaints/ticket/").content.decode()
     assert all(number in page for number in Ticket.objects.values_list("number", flat=True))

@@ -32,19 +32,38 @@ def embedded_server(tmp_path: Path) -> Iterator[str]:
     env |= {"DJANGO_SETTINGS_MODULE": "config.settings.base", "ADUAN_VAR_DIR": str(tmp_path)}
     manage = [sys.executable, "manage.py"]
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["loaddemo"]):
-        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True,  # noqa: S603
-                       timeout=180)  # fmt: skip
+        subprocess.run(
+            [*manage, *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--lifespan", "off"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)
@@ -63,12 +82,18 @@ def test_the_embedded_server_serves_the_login_and_agent_logs_in(embedded_server:
     css = opener.open(f"{embedded_server}/static/admin/css/base.css")
     assert css.status == 200
 
-    form = urllib.parse.urlencode({
-        "username": "agent", "password": "agent", "csrfmiddlewaretoken": token.group(1),
-        "next": "/admin/complaints/ticket/",
-    }).encode()  # fmt: skip
+    form = urllib.parse.urlencode(
+        {
+            "username": "agent",
+            "password": "agent",
+            "csrfmiddlewaretoken": token.group(1),
+            "next": "/admin/complaints/ticket/",
+        }
+    ).encode()
     request = urllib.request.Request(
-        f"{embedded_server}/admin/login/", data=form, headers={"Referer": f"{embedded_server}/admin/login/"}
+        f"{embedded_server}/admin/login/",
+        data=form,
+        headers={"Referer": f"{embedded_server}/admin/login/"},
     )
     queue = opener.open(request).read().decode()
 

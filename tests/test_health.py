@@ -66,7 +66,11 @@ def test_requests_get_503_with_retry_after_not_500_while_the_database_is_down(
     admin = client.get("/admin/complaints/ticket/")
     alive = client.get("/healthz")
 
-    assert (ready.status_code, ready["Retry-After"], ready.json()["database"]) == (503, "5", "unavailable")
+    assert (ready.status_code, ready["Retry-After"], ready.json()["database"]) == (
+        503,
+        "5",
+        "unavailable",
+    )
     assert (admin.status_code, admin["Retry-After"]) == (503, "5")
     assert admin["Content-Type"] == "application/json"
     assert "retry" in admin.json()["detail"].lower()

@@ -23,7 +23,7 @@ if (BASE_DIR / ".env").is_file():
 
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept under var/."""
-    if key := env.str("SECRET_KEY", default=""):
+    if key := str(env.str("SECRET_KEY", default="")):
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():

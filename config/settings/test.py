@@ -15,5 +15,5 @@ STORAGES = {
 if "pool" in DATABASES["default"].get("OPTIONS", {}):
     del DATABASES["default"]["OPTIONS"]["pool"]
 # Static files come from the app folders (no collectstatic before tests).
-STATIC_ROOT = None
+STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True

@@ -51,8 +51,15 @@ def test_the_ticket_list_shows_the_queue_columns(agent_client: Client, agent: Us
 
     page = agent_client.get(reverse("admin:complaints_ticket_changelist")).content.decode()
 
-    for text in (ticket.number, "Obat belum datang", str(ticket.citizen), "WhatsApp", "New",
-                 "High", "agent-1"):  # fmt: skip
+    for text in (
+        ticket.number,
+        "Obat belum datang",
+        str(ticket.citizen),
+        "WhatsApp",
+        "New",
+        "High",
+        "agent-1",
+    ):
         assert text in page
 
 
@@ -78,8 +85,20 @@ def test_search_finds_a_number_typed_in_lower_case_with_confusable_letters(
     assert wanted.number in page and "ADU-2611-22K0X2" not in page
 
 
-@pytest.mark.parametrize("state", ["new", "triaged", "in_progress", "waiting_citizen",
-                                   "with_partner", "resolved", "closed", "rejected", "merged"])  # fmt: skip
+@pytest.mark.parametrize(
+    "state",
+    [
+        "new",
+        "triaged",
+        "in_progress",
+        "waiting_citizen",
+        "with_partner",
+        "resolved",
+        "closed",
+        "rejected",
+        "merged",
+    ],
+)
 def test_the_ticket_page_offers_exactly_the_transitions_allowed_now(
     agent_client: Client, state: str
 ) -> None:
@@ -93,8 +112,13 @@ def test_the_ticket_page_shows_the_whole_conversation_with_internal_notes_marked
 ) -> None:
     ticket = ticket_in("in_progress")
     MessageFactory(ticket=ticket, body="Obat belum datang sejak kemarin")
-    post_message(ticket=ticket, body="Apotek tutup Lebaran?", author_kind=AuthorKind.AGENT,
-                 by=agent, is_internal=True)  # fmt: skip
+    post_message(
+        ticket=ticket,
+        body="Apotek tutup Lebaran?",
+        author_kind=AuthorKind.AGENT,
+        by=agent,
+        is_internal=True,
+    )
     page = agent_client.get(change_url(ticket)).content.decode()
     assert "Obat belum datang sejak kemarin" in page
     assert "Apotek tutup Lebaran?" in page
@@ -113,7 +137,11 @@ def test_a_transition_with_its_reason_goes_through_the_service(
     stored = Ticket.objects.get(pk=ticket.pk)
     assert stored.status == "waiting_citizen"
     event = stored.events.get()
-    assert (event.actor, event.public_reason, event.internal_note) == (agent, "Mohon foto resep", "n")
+    assert (event.actor, event.public_reason, event.internal_note) == (
+        agent,
+        "Mohon foto resep",
+        "n",
+    )
 
 
 def test_a_missing_reason_or_a_stale_page_is_refused_with_a_message(agent_client: Client) -> None:
@@ -151,25 +179,44 @@ def test_transitions_are_post_only(agent_client: Client) -> None:
 
 def test_assign_to_me_and_editing_details_record_events(agent_client: Client, agent: User) -> None:
     ticket = ticket_in("triaged")
-    agent_client.post(reverse("admin:complaints_ticket_assign_to_me", args=[ticket.pk]), {"version": 1})
-    form = {"subject": "Obat isoman", "category": "", "priority": "critical", "version": 2,
-            "messages-TOTAL_FORMS": 0, "messages-INITIAL_FORMS": 0,
-            "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0}  # fmt: skip
+    agent_client.post(
+        reverse("admin:complaints_ticket_assign_to_me", args=[ticket.pk]), {"version": 1}
+    )
+    form = {
+        "subject": "Obat isoman",
+        "category": "",
+        "priority": "critical",
+        "version": 2,
+        "messages-TOTAL_FORMS": 0,
+        "messages-INITIAL_FORMS": 0,
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+    }
     response = agent_client.post(change_url(ticket), form)
 
     assert response.status_code == 302
     stored = Ticket.objects.get(pk=ticket.pk)
     assert (stored.assignee, stored.priority, stored.subject, stored.version) == (
-        agent, "critical", "Obat isoman", 3,
-    )  # fmt: skip
+        agent,
+        "critical",
+        "Obat isoman",
+        3,
+    )
     assert list(stored.events.values_list("kind", flat=True)) == ["assigned", "details_changed"]
 
 
 def test_a_stale_edit_form_does_not_overwrite(agent_client: Client) -> None:
     ticket = ticket_in("triaged", priority="normal")
-    form = {"subject": ticket.subject, "category": "", "priority": "low", "version": 0,
-            "messages-TOTAL_FORMS": 0, "messages-INITIAL_FORMS": 0,
-            "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0}  # fmt: skip
+    form = {
+        "subject": ticket.subject,
+        "category": "",
+        "priority": "low",
+        "version": 0,
+        "messages-TOTAL_FORMS": 0,
+        "messages-INITIAL_FORMS": 0,
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+    }
     response = agent_client.post(change_url(ticket), form, follow=True)
     assert "changed by someone else" in response.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).priority == "normal"
@@ -178,7 +225,10 @@ def test_a_stale_edit_form_does_not_overwrite(agent_client: Client) -> None:
 def test_tickets_cannot_be_added_or_deleted_in_the_admin(agent_client: Client) -> None:
     ticket = ticket_in("new")
     assert agent_client.get(reverse("admin:complaints_ticket_add")).status_code == 403
-    assert agent_client.post(reverse("admin:complaints_ticket_delete", args=[ticket.pk])).status_code == 403
+    assert (
+        agent_client.post(reverse("admin:complaints_ticket_delete", args=[ticket.pk])).status_code
+        == 403
+    )
     assert Ticket.objects.filter(pk=ticket.pk).exists()
 
 

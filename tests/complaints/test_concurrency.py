@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
@@ -26,8 +27,8 @@ from complaints.choices import AuthorKind, Status
 from complaints.exceptions import CONFLICT_ERRORS
 from complaints.models import Message, Ticket, TicketEvent
 from tests.complaints.test_lifecycle import ALLOWED, REASON_REQUIRED, TRANSITIONS
+from tests.factories import CitizenFactory, TicketFactory
 from tests.results import write_result
-from tests.factories import CitizenFactory, OrganisationFactory, TicketFactory
 
 FULL = bool(os.environ.get("RELIABILITY_FULL"))
 ROUNDS = 200
@@ -38,19 +39,33 @@ def race_actions(agents: tuple[User, User]) -> list[tuple[str, Callable[[Ticket]
     x, y = agents
     v = {"expected_version": 1}
     return [
-        ("resolve", lambda t: services.transition_ticket(
-            ticket=t, transition="resolve", by=x, reason="Selesai", **v)),
-        ("wait", lambda t: services.transition_ticket(
-            ticket=t, transition="wait_for_citizen", by=y, reason="Mohon data", **v)),
+        (
+            "resolve",
+            lambda t: services.transition_ticket(
+                ticket=t, transition="resolve", by=x, reason="Selesai", **v
+            ),
+        ),
+        (
+            "wait",
+            lambda t: services.transition_ticket(
+                ticket=t, transition="wait_for_citizen", by=y, reason="Mohon data", **v
+            ),
+        ),
         ("assign-x", lambda t: services.assign_ticket(ticket=t, assignee=x, by=x, **v)),
         ("assign-y", lambda t: services.assign_ticket(ticket=t, assignee=y, by=y, **v)),
         ("close", lambda t: services.transition_ticket(ticket=t, transition="close", by=x, **v)),
         ("reopen", lambda t: services.transition_ticket(ticket=t, transition="reopen", by=y, **v)),
-        ("priority", lambda t: services.change_ticket_details(
-            ticket=t, by=x, priority="urgent", **v)),
-        ("note", lambda t: services.post_message(
-            ticket=t, body="catatan", author_kind=AuthorKind.AGENT, by=y, is_internal=True)),
-    ]  # fmt: skip
+        (
+            "priority",
+            lambda t: services.change_ticket_details(ticket=t, by=x, priority="urgent", **v),
+        ),
+        (
+            "note",
+            lambda t: services.post_message(
+                ticket=t, body="catatan", author_kind=AuthorKind.AGENT, by=y, is_internal=True
+            ),
+        ),
+    ]
 
 
 WRITES = {"resolve", "wait", "assign-x", "assign-y", "priority"}
@@ -66,22 +81,37 @@ def test_eight_agents_at_once_give_exactly_one_winner_every_round(
     citizen = CitizenFactory()
     outcomes: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=len(actions)) as pool:
-        list(pool.map(lambda _: _set_lock_timeout(), range(len(actions))))
+        on_every_thread(pool, len(actions), _set_lock_timeout)
         for _ in range(ROUNDS):
             ticket = TicketFactory(status=Status.IN_PROGRESS, citizen=citizen)
-            barrier = threading.Barrier(len(actions))
-            results = dict(pool.map(lambda a: _attempt(a, ticket, barrier), actions))
-            winners = [name for name, result in results.items() if result == "ok" and name in WRITES]
+            attempt = partial(_attempt, ticket=ticket, barrier=threading.Barrier(len(actions)))
+            results = dict(pool.map(attempt, actions))
+            winners = [
+                name for name, result in results.items() if result == "ok" and name in WRITES
+            ]
             assert len(winners) == 1, results
             assert results["note"] == "ok"
             assert all(results[name] == "conflict" for name in NEVER_WIN)
             assert all(results[n] == "conflict" for n in WRITES - set(winners)), results
             _assert_one_committed_write(ticket, winners[0])
             outcomes[winners[0]] += 1
-        pool.map(lambda _: connection.close(), range(len(actions)))
+        on_every_thread(pool, len(actions), connection.close)
     assert sum(outcomes.values()) == ROUNDS
-    write_result("T-e-service-race", {"rounds": ROUNDS, "threads": len(actions),
-                                      "winners": dict(outcomes), "errors": 0})  # fmt: skip
+    write_result(
+        "T-e-service-race",
+        {"rounds": ROUNDS, "threads": len(actions), "winners": dict(outcomes), "errors": 0},
+    )
+
+
+def on_every_thread(pool: ThreadPoolExecutor, size: int, function: Callable[[], Any]) -> None:
+    """Runs `function` once in each of the pool's `size` threads (a barrier keeps all busy)."""
+    barrier = threading.Barrier(size)
+
+    def run(_: int) -> None:
+        barrier.wait()
+        function()
+
+    list(pool.map(run, range(size)))
 
 
 def _set_lock_timeout() -> None:
@@ -89,7 +119,9 @@ def _set_lock_timeout() -> None:
         cursor.execute("SET lock_timeout = '1s'")
 
 
-def _attempt(action: tuple[str, Callable[[Ticket], Any]], ticket: Ticket, barrier: Any) -> tuple[str, str]:
+def _attempt(
+    action: tuple[str, Callable[[Ticket], Any]], *, ticket: Ticket, barrier: Any
+) -> tuple[str, str]:
     name, run = action
     barrier.wait()
     try:
@@ -133,8 +165,8 @@ def test_agents_racing_in_the_admin_give_one_winner_and_clear_errors(
         ]
         barrier = threading.Barrier(len(posts))
         with ThreadPoolExecutor(max_workers=len(posts)) as pool:
-            codes = list(pool.map(lambda p: _admin_post(p[0], p[1], p[2], barrier),
-                                  [(u, d, who) for (u, d), who in zip(posts, people, strict=True)]))  # fmt: skip
+            post = partial(_admin_post, barrier=barrier)
+            codes = list(pool.map(post, posts, people))
         assert all(code == 302 for code in codes), codes
         stored = Ticket.objects.get(pk=ticket.pk)
         assert stored.version == 2
@@ -148,7 +180,8 @@ def _change_form(ticket: Ticket, **changes: Any) -> dict[str, Any]:
     return data | changes
 
 
-def _admin_post(url: str, data: dict[str, Any], user: User, barrier: Any) -> int:
+def _admin_post(request: tuple[str, dict[str, Any]], user: User, *, barrier: Any) -> int:
+    url, data = request
     client = Client()
     client.force_login(user)
     barrier.wait()
@@ -241,13 +274,18 @@ def test_the_lifecycle_model_holds_for_any_sequence_of_actors_and_actions(
     from tests.factories import UserFactory
 
     LifecycleMachine.actors = {
-        "agent": agent, "supervisor": supervisor, "system": None, "owner": citizen_user,
-        "partner": partner_user, "stranger": UserFactory(username="stranger"),
-    }  # fmt: skip
+        "agent": agent,
+        "supervisor": supervisor,
+        "system": None,
+        "owner": citizen_user,
+        "partner": partner_user,
+        "stranger": UserFactory(username="stranger"),
+    }
     LifecycleMachine.partner_org = partner_org
     examples, steps = (500, 50) if FULL else (60, 30)
     run_state_machine_as_test(
         LifecycleMachine,
-        settings=hypothesis_settings(max_examples=examples, stateful_step_count=steps, deadline=None),
+        settings=hypothesis_settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None
+        ),
     )
-

@@ -138,9 +138,12 @@ def test_dispatch_needs_an_active_partner_and_merge_another_open_ticket(supervis
         transition_ticket(ticket=ticket, transition="merge", by=supervisor, reason="x", into=ticket)
     with pytest.raises(ValidationError, match="open ticket"):
         transition_ticket(
-            ticket=ticket, transition="merge", by=supervisor, reason="x",
+            ticket=ticket,
+            transition="merge",
+            by=supervisor,
+            reason="x",
             into=ticket_in("closed"),
-        )  # fmt: skip
+        )
     assert Ticket.objects.get(pk=ticket.pk).status == "in_progress"
     assert not TicketEvent.objects.filter(ticket=ticket).exists()
 
@@ -149,9 +152,12 @@ def test_dispatch_needs_an_active_partner_and_merge_another_open_ticket(supervis
 def test_merge_and_dispatch_record_where_the_ticket_went(supervisor: Any) -> None:
     partner = OrganisationFactory(slug="apotek-sehat")
     dispatched = transition_ticket(
-        ticket=ticket_in("in_progress"), transition="dispatch", by=supervisor,
-        reason="Obat disiapkan apotek", partner=partner,
-    )  # fmt: skip
+        ticket=ticket_in("in_progress"),
+        transition="dispatch",
+        by=supervisor,
+        reason="Obat disiapkan apotek",
+        partner=partner,
+    )
     target = ticket_in("new")
     merged = transition_ticket(
         ticket=ticket_in("new"), transition="merge", by=supervisor, reason="Sama", into=target
@@ -169,9 +175,7 @@ def test_a_stale_version_is_refused_and_changes_nothing(agent: Any) -> None:
     transition_ticket(ticket=ticket, transition="wait_for_citizen", by=agent, reason="Data?")
 
     with pytest.raises(StaleTicket):
-        transition_ticket(
-            ticket=ticket, transition="resume", by=agent, expected_version=1
-        )
+        transition_ticket(ticket=ticket, transition="resume", by=agent, expected_version=1)
 
     stored = Ticket.objects.get(pk=ticket.pk)
     assert (stored.status, stored.version) == ("waiting_citizen", 2)

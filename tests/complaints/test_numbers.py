@@ -54,9 +54,19 @@ def test_typed_numbers_are_read_as_crockford_says(typed: str, canonical: str) ->
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "ADU", "ADU-2611", "ADU-2611-7K3QX", "ADU-2611-7K3QX99", "ADU-26X1-7K3QX9",
-              "ADU-2611-7K3QU9", "ADU-2611-7K3QX9-1", "'; DROP TABLE--"],
-)  # fmt: skip
+    "typed",
+    [
+        "",
+        "ADU",
+        "ADU-2611",
+        "ADU-2611-7K3QX",
+        "ADU-2611-7K3QX99",
+        "ADU-26X1-7K3QX9",
+        "ADU-2611-7K3QU9",
+        "ADU-2611-7K3QX9-1",
+        "'; DROP TABLE--",
+    ],
+)
 def test_what_cannot_be_a_number_is_refused(typed: str) -> None:
     assert normalise_number(typed) is None
 
@@ -73,15 +83,20 @@ def test_opening_a_ticket_numbers_it_in_the_same_transaction_as_its_first_messag
     citizen = identify_citizen(channel=Channel.WHATSAPP, address="081234567890", name="Sari")
 
     ticket = open_ticket(
-        citizen=citizen, channel=Channel.WHATSAPP, subject="", body="Obat belum datang\nsejak kemarin"
+        citizen=citizen,
+        channel=Channel.WHATSAPP,
+        subject="",
+        body="Obat belum datang\nsejak kemarin",
     )
 
     assert NUMBER.match(ticket.number)
     assert ticket.subject == "Obat belum datang"
     message = ticket.messages.get()
     assert (message.direction, message.author_kind, message.body) == (
-        "inbound", "citizen", "Obat belum datang\nsejak kemarin",
-    )  # fmt: skip
+        "inbound",
+        "citizen",
+        "Obat belum datang\nsejak kemarin",
+    )
     assert ticket.events.get().kind == "created"
 
 

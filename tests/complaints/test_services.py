@@ -31,8 +31,9 @@ def test_a_whatsapp_sender_is_one_citizen_with_an_e164_number() -> None:
     assert first == again == by_phone
     assert first.phone == "+6281234567890"
     assert set(first.identities.values_list("channel", "address")) == {
-        ("whatsapp", "+6281234567890"), ("phone", "+6281234567890"),
-    }  # fmt: skip
+        ("whatsapp", "+6281234567890"),
+        ("phone", "+6281234567890"),
+    }
 
 
 @pytest.mark.django_db
@@ -44,8 +45,11 @@ def test_email_senders_are_matched_case_insensitively() -> None:
 
 @pytest.mark.django_db
 def test_bad_sender_addresses_are_refused_and_store_nothing() -> None:
-    for channel, address in [(Channel.WHATSAPP, "12"), (Channel.EMAIL, "not-an-email"),
-                             (Channel.TELEGRAM, "  ")]:  # fmt: skip
+    for channel, address in [
+        (Channel.WHATSAPP, "12"),
+        (Channel.EMAIL, "not-an-email"),
+        (Channel.TELEGRAM, "  "),
+    ]:
         with pytest.raises(ValidationError):
             identify_citizen(channel=channel, address=address)
     assert not Citizen.objects.exists() and not ChannelIdentity.objects.exists()
@@ -61,8 +65,13 @@ def test_channel_user_ids_are_identities_of_their_own() -> None:
 @pytest.mark.django_db
 def test_the_same_delivery_twice_opens_one_ticket_with_one_message() -> None:
     citizen = CitizenFactory()
-    args = {"citizen": citizen, "channel": Channel.WHATSAPP, "subject": "", "body": "Halo",
-            "external_id": "wamid.ABC"}  # fmt: skip
+    args = {
+        "citizen": citizen,
+        "channel": Channel.WHATSAPP,
+        "subject": "",
+        "body": "Halo",
+        "external_id": "wamid.ABC",
+    }
     first, second = open_ticket(**args), open_ticket(**args)
     assert first == second
     assert Ticket.objects.count() == 1 and Message.objects.count() == 1
@@ -79,8 +88,13 @@ def test_the_same_delivery_twenty_times_at_once_opens_one_ticket(close_db_connec
     def deliver() -> None:
         barrier.wait()
         results.append(
-            open_ticket(citizen=citizen, channel=Channel.WHATSAPP, subject="", body="Halo",
-                        external_id="wamid.SAME").pk  # fmt: skip
+            open_ticket(
+                citizen=citizen,
+                channel=Channel.WHATSAPP,
+                subject="",
+                body="Halo",
+                external_id="wamid.SAME",
+            ).pk
         )
 
     threads = [threading.Thread(target=deliver) for _ in range(20)]
@@ -98,8 +112,13 @@ def test_a_complaint_needs_a_subject_or_a_description_and_a_known_priority() -> 
     with pytest.raises(ValidationError):
         open_ticket(citizen=CitizenFactory(), channel=Channel.API, subject=" ", body="  ")
     with pytest.raises(ValidationError):
-        open_ticket(citizen=CitizenFactory(), channel=Channel.API, subject="x", body="y",
-                    priority="whenever")  # fmt: skip
+        open_ticket(
+            citizen=CitizenFactory(),
+            channel=Channel.API,
+            subject="x",
+            body="y",
+            priority="whenever",
+        )
     assert not Ticket.objects.exists()
 
 
@@ -108,12 +127,22 @@ def test_attachments_are_stored_with_generated_names_and_size_limits(settings: A
     settings.ADUAN_MAX_ATTACHMENT_BYTES = 10
     citizen = CitizenFactory()
     with pytest.raises(ValidationError):
-        open_ticket(citizen=citizen, channel=Channel.API, subject="s", body="b",
-                    attachments=[NewAttachment("big.pdf", b"x" * 11, "application/pdf")])  # fmt: skip
+        open_ticket(
+            citizen=citizen,
+            channel=Channel.API,
+            subject="s",
+            body="b",
+            attachments=[NewAttachment("big.pdf", b"x" * 11, "application/pdf")],
+        )
     assert not Ticket.objects.exists() and not Attachment.objects.exists()
 
-    ticket = open_ticket(citizen=citizen, channel=Channel.API, subject="s", body="b",
-                         attachments=[NewAttachment("../../resep.PDF", b"%PDF-1.4", "application/pdf")])  # fmt: skip
+    ticket = open_ticket(
+        citizen=citizen,
+        channel=Channel.API,
+        subject="s",
+        body="b",
+        attachments=[NewAttachment("../../resep.PDF", b"%PDF-1.4", "application/pdf")],
+    )
 
     stored = Attachment.objects.get(message__ticket=ticket)
     assert stored.original_name == "../../resep.PDF"
@@ -125,15 +154,20 @@ def test_attachments_are_stored_with_generated_names_and_size_limits(settings: A
 @pytest.mark.django_db
 def test_a_citizen_reply_resumes_a_ticket_waiting_for_them(agent: Any) -> None:
     ticket = TicketFactory(status="in_progress")
-    services.transition_ticket(ticket=ticket, transition="wait_for_citizen", by=agent,
-                               reason="Mohon kirim resep")  # fmt: skip
+    services.transition_ticket(
+        ticket=ticket, transition="wait_for_citizen", by=agent, reason="Mohon kirim resep"
+    )
 
     post_message(ticket=ticket, body="Ini resepnya", author_kind=AuthorKind.CITIZEN)
 
     stored = Ticket.objects.get(pk=ticket.pk)
     assert stored.status == "in_progress"
     resumed = stored.events.get(kind="resumed")
-    assert (resumed.actor, resumed.actor_role, resumed.from_status) == (None, "system", "waiting_citizen")
+    assert (resumed.actor, resumed.actor_role, resumed.from_status) == (
+        None,
+        "system",
+        "waiting_citizen",
+    )
 
 
 @pytest.mark.django_db
@@ -142,12 +176,14 @@ def test_first_response_is_a_persons_public_reply_not_a_note_or_an_acknowledgeme
 ) -> None:
     ticket = TicketFactory(status="triaged")
     post_message(ticket=ticket, body="Nomor aduan Anda ...", author_kind=AuthorKind.SYSTEM)
-    post_message(ticket=ticket, body="cek stok", author_kind=AuthorKind.AGENT, by=agent,
-                 is_internal=True)  # fmt: skip
+    post_message(
+        ticket=ticket, body="cek stok", author_kind=AuthorKind.AGENT, by=agent, is_internal=True
+    )
     assert Ticket.objects.get(pk=ticket.pk).first_response_at is None
 
-    reply = post_message(ticket=ticket, body="Kami cek ke apotek", author_kind=AuthorKind.AGENT,
-                         by=agent)  # fmt: skip
+    reply = post_message(
+        ticket=ticket, body="Kami cek ke apotek", author_kind=AuthorKind.AGENT, by=agent
+    )
     post_message(ticket=ticket, body="Update", author_kind=AuthorKind.AGENT, by=agent)
 
     assert Ticket.objects.get(pk=ticket.pk).first_response_at == reply.created_at
@@ -243,9 +279,12 @@ def test_changes_are_pushed_to_agents_only_after_commit(
         callback()
 
     assert async_to_sync(receive_or_none)(layer, channel) == {
-        "type": "ticket.updated", "ticket": ticket.pk, "number": ticket.number,
-        "status": "triaged", "version": 2,
-    }  # fmt: skip
+        "type": "ticket.updated",
+        "ticket": ticket.pk,
+        "number": ticket.number,
+        "status": "triaged",
+        "version": 2,
+    }
 
 
 async def receive_or_none(layer: Any, channel: str) -> Any:
