@@ -95,7 +95,7 @@ def test_eight_agents_at_once_give_exactly_one_winner_every_round(
             assert all(results[n] == "conflict" for n in WRITES - set(winners)), results
             _assert_one_committed_write(ticket, winners[0])
             outcomes[winners[0]] += 1
-        on_every_thread(pool, len(actions), connection.close)
+        on_every_thread(pool, len(actions), _close_connection)
     assert sum(outcomes.values()) == ROUNDS
     write_result(
         "T-e-service-race",
@@ -112,6 +112,10 @@ def on_every_thread(pool: ThreadPoolExecutor, size: int, function: Callable[[], 
         function()
 
     list(pool.map(run, range(size)))
+
+
+def _close_connection() -> None:
+    connection.close()  # looked up in the calling thread: each thread has its own
 
 
 def _set_lock_timeout() -> None:
