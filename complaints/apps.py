@@ -10,4 +10,4 @@ class ComplaintsConfig(AppConfig):
         from complaints.roles import ensure_role_groups
 
         # Role groups must exist on every installation, demo data or not.
-        post_migrate.connect(ensure_role_groups, sender=self)
+        post_migrate.connect(ensure_role_groups, dispatch_uid="aduan-role-groups")

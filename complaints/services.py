@@ -123,6 +123,8 @@ def open_ticket(
     Idempotent on the channel's message id: the same delivery again returns the
     ticket it opened the first time.
     """
+    if role_of(by) is Role.CITIZEN and citizen.user_id != by.pk:
+        raise PermissionDenied(_("Citizens open complaints only for themselves."))
     _check_attachments(attachments)
     if existing := _message_by_external_id(channel, external_id):
         return existing.ticket

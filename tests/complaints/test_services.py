@@ -292,3 +292,29 @@ async def receive_or_none(layer: Any, channel: str) -> Any:
         return await asyncio.wait_for(layer.receive(channel), timeout=0.5)
     except TimeoutError:
         return None
+
+
+@pytest.mark.django_db
+def test_a_citizen_opens_complaints_only_for_themselves(citizen_user: Any) -> None:
+    own = open_ticket(
+        citizen=citizen_user.citizen, channel=Channel.API, subject="s", body="b", by=citizen_user
+    )
+    with pytest.raises(PermissionDenied):
+        open_ticket(
+            citizen=CitizenFactory(), channel=Channel.API, subject="s", body="b", by=citizen_user
+        )
+    assert list(Ticket.objects.all()) == [own]
+    assert own.messages.get().author_kind == "citizen"
+
+
+@pytest.mark.django_db
+def test_role_groups_exist_with_every_apps_permissions_after_migrate() -> None:
+    from django.contrib.auth.models import Group
+
+    agents = set(Group.objects.get(name="Agents").permissions.values_list("codename", flat=True))
+    supervisors = Group.objects.get(name="Supervisors").permissions
+    assert {"work_ticket", "view_ticket", "view_organisation"} <= agents
+    assert supervisors.filter(
+        codename="view_slapolicy", content_type__app_label="escalation"
+    ).exists()
+    assert supervisors.filter(codename="view_channelaccount").exists()
