@@ -269,7 +269,7 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 into=into,
                 summary=data["summary"],
             ),
-            _("Done: %(action)s.") % {"action": name},
+            _("Done: %(action)s.") % {"action": selectors.transition_labels().get(name, name)},
         )
         return self._back(ticket)
 

@@ -41,10 +41,15 @@ def available_transitions(ticket: Ticket, user: Any) -> list[Transition]:
     return list(ticket.get_available_user_status_transitions(user))  # type: ignore[attr-defined]
 
 
+def transition_labels() -> dict[str, str]:
+    """Every lifecycle transition's name and the label people see for it."""
+    field = Ticket._meta.get_field("status")
+    return {t.name: str(t.custom["label"]) for t in field.get_all_transitions(Ticket)}
+
+
 def transition_names() -> frozenset[str]:
     """Names of every lifecycle transition."""
-    field = Ticket._meta.get_field("status")
-    return frozenset(t.name for t in field.get_all_transitions(Ticket))
+    return frozenset(transition_labels())
 
 
 def conversation(ticket: Ticket, *, include_internal: bool) -> QuerySet[Message]:
