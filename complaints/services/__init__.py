@@ -1,0 +1,25 @@
+"""The one write path of the ticket core: open, post, transition, assign, change.
+
+Every function locks what it changes, records an event and sends side effects only
+after commit. Views, admin, webhooks and tasks call these and never save models.
+"""
+
+from complaints.services.citizens import identify_citizen
+from complaints.services.lifecycle import (
+    assign_ticket,
+    change_ticket_details,
+    close_resolved_tickets,
+    transition_ticket,
+)
+from complaints.services.messages import NewAttachment, open_ticket, post_message
+
+__all__ = [
+    "NewAttachment",
+    "assign_ticket",
+    "change_ticket_details",
+    "close_resolved_tickets",
+    "identify_citizen",
+    "open_ticket",
+    "post_message",
+    "transition_ticket",
+]

@@ -1,0 +1,80 @@
+"""Internals shared by the service modules: locking, events, live pushes."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from complaints.choices import Priority
+from complaints.exceptions import StaleTicket
+from complaints.models import Ticket, TicketEvent
+from complaints.roles import role_of
+
+QUEUE_GROUP = "queue-agents"
+
+
+def parse_priority(value: str) -> Priority:
+    try:
+        return Priority(value)
+    except ValueError as exc:
+        raise ValidationError(
+            {"priority": _("Unknown priority: %(value)s") % {"value": value}}
+        ) from exc
+
+
+def lock_ticket(ticket: Ticket, expected_version: int | None) -> Ticket:
+    """The ticket's row, locked for this transaction, at the version the caller saw."""
+    locked: Ticket = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleTicket(expected=expected_version, actual=locked.version)
+    return locked
+
+
+def record_event(
+    ticket: Ticket,
+    kind: str,
+    *,
+    by: Any,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=by,
+        actor_role=role_of(by),
+        public_reason=reason.strip(),
+        internal_note=note.strip(),
+        data=data or {},
+    )
+
+
+def broadcast(ticket: Ticket, kind: str, **extra: Any) -> None:
+    """A thin live event (ids only) to the agents' queue and the ticket's group, after commit."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {
+        "type": kind,
+        "ticket": ticket.pk,
+        "number": ticket.number,
+        "status": ticket.status,
+        "version": ticket.version,
+        **extra,
+    }
+    send = async_to_sync(layer.group_send)
+    for group in (QUEUE_GROUP, f"ticket-{ticket.pk}"):
+        transaction.on_commit(partial(send, group, event), robust=True)

@@ -1,0 +1,255 @@
+"""Opening tickets and posting messages: numbered at once, idempotent on provider ids."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from complaints.choices import AuthorKind, DeliveryStatus, Direction, EventKind, Priority, Status
+from complaints.models import Attachment, Category, Citizen, Message, Ticket
+from complaints.numbers import generate_number
+from complaints.roles import Role, role_of
+from complaints.selectors import tickets_visible_to
+from complaints.services.common import broadcast, parse_priority, record_event
+from complaints.services.lifecycle import transition_ticket
+
+logger = logging.getLogger(__name__)
+
+NUMBER_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttachment:
+    name: str
+    content: bytes
+    content_type: str
+
+
+@transaction.atomic
+def open_ticket(
+    *,
+    citizen: Citizen,
+    channel: str,
+    subject: str,
+    body: str,
+    category: Category | None = None,
+    priority: str = Priority.NORMAL,
+    channel_account: Any = None,
+    external_id: str = "",
+    attachments: Sequence[NewAttachment] = (),
+    address: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    by: Any = None,
+) -> Ticket:
+    """A new ticket, numbered in the same transaction that stores its first message.
+
+    Idempotent on the channel's message id: the same delivery again returns the
+    ticket it opened the first time.
+    """
+    if role_of(by) is Role.CITIZEN and citizen.user_id != by.pk:
+        raise PermissionDenied(_("Citizens open complaints only for themselves."))
+    _check_attachments(attachments)
+    if existing := _message_by_external_id(channel, external_id):
+        return existing.ticket
+    subject = (subject.strip() or _first_line(body))[:200]
+    if not subject:
+        raise ValidationError({"subject": _("A complaint needs a subject or a description.")})
+    fields = {
+        "citizen": citizen,
+        "channel": channel,
+        "subject": subject,
+        "category": category,
+        "priority": parse_priority(priority),
+        "channel_account": channel_account,
+        "address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    author_kind = (
+        AuthorKind.CITIZEN if by is None or role_of(by) is Role.CITIZEN else AuthorKind.AGENT
+    )
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = generate_number(timezone.now())
+        try:
+            with transaction.atomic():
+                ticket: Ticket = Ticket.objects.create(number=number, **fields)
+                _store_message(
+                    ticket=ticket,
+                    direction=Direction.INBOUND,
+                    channel=channel,
+                    author_kind=author_kind,
+                    by=by,
+                    body=body,
+                    external_id=external_id,
+                    attachments=attachments,
+                )
+        except IntegrityError:
+            if existing := _message_by_external_id(channel, external_id):
+                return existing.ticket  # the same delivery, stored concurrently
+            if Ticket.objects.filter(number=number).exists():
+                logger.info("ticket number %s taken, drawing another", number)
+                continue
+            raise
+        record_event(ticket, EventKind.CREATED, by=by, to_status=Status.NEW)
+        broadcast(ticket, "ticket.created")
+        return ticket
+    raise RuntimeError(f"no free ticket number after {NUMBER_ATTEMPTS} attempts")
+
+
+@transaction.atomic
+def post_message(
+    *,
+    ticket: Ticket,
+    body: str,
+    author_kind: str,
+    by: Any = None,
+    channel: str | None = None,
+    is_internal: bool = False,
+    external_id: str = "",
+    attachments: Sequence[NewAttachment] = (),
+) -> Message:
+    """Adds a message to the conversation.
+
+    Citizens' messages are inbound and resume a ticket waiting for them; a person's
+    first public outbound reply stops the first-response clock. Idempotent on the
+    channel's message id.
+    """
+    author_kind = AuthorKind(author_kind)
+    _check_can_post(ticket, author_kind=author_kind, by=by, is_internal=is_internal)
+    _check_attachments(attachments)
+    if not body.strip() and not attachments:
+        raise ValidationError({"body": _("A message needs text or an attachment.")})
+    channel = channel or ticket.channel
+    if existing := _message_by_external_id(channel, external_id):
+        return existing
+    inbound = author_kind is AuthorKind.CITIZEN
+    try:
+        with transaction.atomic():
+            message = _store_message(
+                ticket=ticket,
+                direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+                channel=channel,
+                author_kind=author_kind,
+                by=by,
+                body=body,
+                external_id=external_id,
+                attachments=attachments,
+                is_internal=is_internal,
+            )
+    except IntegrityError:
+        if existing := _message_by_external_id(channel, external_id):
+            return existing
+        raise
+    if inbound and Ticket.objects.filter(pk=ticket.pk, status=Status.WAITING_CITIZEN).exists():
+        ticket = _resume_on_reply(ticket)
+    is_person = author_kind in (AuthorKind.AGENT, AuthorKind.PARTNER)
+    if is_person and not is_internal and ticket.first_response_at is None:
+        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
+            first_response_at=message.created_at
+        )
+        ticket.first_response_at = message.created_at
+    broadcast(ticket, "message.created", message=message.pk)
+    return message
+
+
+def _resume_on_reply(ticket: Ticket) -> Ticket:
+    """The citizen answered: the resolution clock runs again."""
+    try:
+        with transaction.atomic():
+            return transition_ticket(
+                ticket=ticket, transition="resume", by=None, note=_("The citizen replied.")
+            )
+    except TransitionNotAllowed:  # an agent resumed it in the meantime
+        return ticket
+
+
+def _check_can_post(ticket: Ticket, *, author_kind: AuthorKind, by: Any, is_internal: bool) -> None:
+    role = role_of(by)
+    expected = {
+        Role.CITIZEN: AuthorKind.CITIZEN,
+        Role.AGENT: AuthorKind.AGENT,
+        Role.SUPERVISOR: AuthorKind.AGENT,
+        Role.PARTNER: AuthorKind.PARTNER,
+    }
+    if role is not Role.SYSTEM:
+        if expected.get(role) is not author_kind:
+            raise PermissionDenied(_("You cannot post as %(kind)s.") % {"kind": author_kind.label})
+        if not tickets_visible_to(by).filter(pk=ticket.pk).exists():
+            raise PermissionDenied(_("This ticket is not yours."))
+    if is_internal and author_kind in (AuthorKind.CITIZEN, AuthorKind.SYSTEM):
+        raise ValidationError({"is_internal": _("Only staff and partners write internal notes.")})
+
+
+def _store_message(
+    *,
+    ticket: Ticket,
+    direction: str,
+    channel: str,
+    author_kind: str,
+    by: Any,
+    body: str,
+    external_id: str,
+    attachments: Sequence[NewAttachment],
+    is_internal: bool = False,
+) -> Message:
+    outbound_public = direction == Direction.OUTBOUND and not is_internal
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=direction,
+        is_internal=is_internal,
+        channel=channel,
+        author_kind=author_kind,
+        author=by,
+        body=body,
+        external_id=external_id,
+        delivery_status=DeliveryStatus.QUEUED if outbound_public else "",
+    )
+    for item in attachments:
+        Attachment.objects.create(
+            message=message,
+            file=ContentFile(item.content, name=item.name),
+            original_name=item.name[:255],
+            content_type=item.content_type[:100],
+            size=len(item.content),
+            sha256=hashlib.sha256(item.content).hexdigest(),
+        )
+    return message
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def _message_by_external_id(channel: str, external_id: str) -> Message | None:
+    if not external_id:
+        return None
+    found = Message.objects.select_related("ticket").filter(
+        channel=channel, external_id=external_id
+    )
+    return found.first()
+
+
+def _check_attachments(attachments: Sequence[NewAttachment]) -> None:
+    limit = settings.ADUAN_MAX_ATTACHMENT_BYTES
+    for item in attachments:
+        if len(item.content) > limit:
+            raise ValidationError(
+                {
+                    "attachments": _("%(name)s is larger than %(limit)d bytes.")
+                    % {"name": item.name, "limit": limit}
+                }
+            )
