@@ -37,20 +37,40 @@ def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role:
 
 
 def _compute_role(user: Any) -> Role:
+    """One query, whatever the role: group membership, partner membership, citizen profile."""
     if not (user.is_authenticated and user.is_active):
         return Role.NONE
     if user.is_superuser:
         return Role.SUPERVISOR
-    groups = set(user.groups.values_list("name", flat=True))
-    if user.is_staff and SUPERVISORS_GROUP in groups:
-        return Role.SUPERVISOR
-    if user.is_staff and AGENTS_GROUP in groups:
-        return Role.AGENT
-    if partner_organisation_ids(user):
-        return Role.PARTNER
-    from complaints.models import Citizen
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
 
-    if Citizen.objects.filter(user=user).exists():
+    from complaints.models import Citizen
+    from partners.models import Membership
+
+    users = get_user_model()  # `user` may be a lazy wrapper, so not type(user)
+    in_group = users.groups.through.objects.filter(user_id=OuterRef("pk"))
+    flags = (
+        users.objects.filter(pk=user.pk)
+        .values(
+            is_supervisor=Exists(in_group.filter(group__name=SUPERVISORS_GROUP)),
+            is_agent=Exists(in_group.filter(group__name=AGENTS_GROUP)),
+            is_partner=Exists(
+                Membership.objects.filter(
+                    user_id=OuterRef("pk"), is_active=True, organisation__is_active=True
+                )
+            ),
+            is_citizen=Exists(Citizen.objects.filter(user_id=OuterRef("pk"))),
+        )
+        .get()
+    )
+    if user.is_staff and flags["is_supervisor"]:
+        return Role.SUPERVISOR
+    if user.is_staff and flags["is_agent"]:
+        return Role.AGENT
+    if flags["is_partner"]:
+        return Role.PARTNER
+    if flags["is_citizen"]:
         return Role.CITIZEN
     return Role.NONE
 
