@@ -19,5 +19,12 @@ class StaleTicket(TicketConflict):
         self.actual = actual
 
 
+class IdempotencyMismatch(Exception):
+    """The idempotency key was already used for a different request."""
+
+    def __str__(self) -> str:
+        return "This Idempotency-Key was already used for a different request."
+
+
 # Every error that means "not now, the state has moved": 409 at the HTTP boundary.
 CONFLICT_ERRORS = (TicketConflict, TransitionNotAllowed, ConcurrentTransition)

@@ -4,22 +4,32 @@ Every function locks what it changes, records an event and sends side effects on
 after commit. Views, admin, webhooks and tasks call these and never save models.
 """
 
-from complaints.services.citizens import identify_citizen
+from complaints.services.citizens import api_token_for, identify_citizen, register_citizen
 from complaints.services.lifecycle import (
     assign_ticket,
     change_ticket_details,
     close_resolved_tickets,
     transition_ticket,
 )
-from complaints.services.messages import NewAttachment, open_ticket, post_message
+from complaints.services.messages import (
+    NewAttachment,
+    open_ticket,
+    open_ticket_once,
+    post_message,
+)
+from complaints.services.ratings import rate_ticket
 
 __all__ = [
     "NewAttachment",
+    "api_token_for",
     "assign_ticket",
     "change_ticket_details",
     "close_resolved_tickets",
     "identify_citizen",
     "open_ticket",
+    "open_ticket_once",
     "post_message",
+    "rate_ticket",
+    "register_citizen",
     "transition_ticket",
 ]

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, EventKind, Priority, Status
-from complaints.models import Attachment, Category, Citizen, Message, Ticket
+from complaints.exceptions import IdempotencyMismatch
+from complaints.models import Attachment, Category, Citizen, IdempotencyKey, Message, Ticket
 from complaints.numbers import generate_number
 from complaints.roles import Role, role_of
 from complaints.selectors import tickets_visible_to
@@ -86,6 +87,7 @@ def open_ticket(
         try:
             with transaction.atomic():
                 ticket: Ticket = Ticket.objects.create(number=number, **fields)
+                record_event(ticket, EventKind.CREATED, by=by, to_status=Status.NEW)
                 _store_message(
                     ticket=ticket,
                     direction=Direction.INBOUND,
@@ -103,7 +105,6 @@ def open_ticket(
                 logger.info("ticket number %s taken, drawing another", number)
                 continue
             raise
-        record_event(ticket, EventKind.CREATED, by=by, to_status=Status.NEW)
         broadcast(ticket, "ticket.created")
         return ticket
     raise RuntimeError(f"no free ticket number after {NUMBER_ATTEMPTS} attempts")
@@ -253,3 +254,27 @@ def _check_attachments(attachments: Sequence[NewAttachment]) -> None:
                     % {"name": item.name, "limit": limit}
                 }
             )
+
+
+@transaction.atomic
+def open_ticket_once(
+    *, user: Any, key: str, request_hash: str, **details: Any
+) -> tuple[Ticket, bool]:
+    """`open_ticket` under a client's idempotency key; returns (ticket, replayed).
+
+    The key is claimed first, so a concurrent request with the same key waits for this
+    one to commit and then answers with its ticket. The same key with a different
+    request is refused (IdempotencyMismatch).
+    """
+    try:
+        with transaction.atomic():
+            claim = IdempotencyKey.objects.create(user=user, key=key, request_hash=request_hash)
+    except IntegrityError:
+        found = IdempotencyKey.objects.select_related("ticket").get(user=user, key=key)
+        if found.request_hash != request_hash or found.ticket is None:
+            raise IdempotencyMismatch from None
+        return found.ticket, True
+    ticket = open_ticket(by=user, **details)
+    claim.ticket = ticket
+    claim.save(update_fields=["ticket"])
+    return ticket, False
