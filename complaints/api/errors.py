@@ -55,9 +55,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     exc = _translate(exc)
-    response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
-        return response
+    handled = drf_exception_handler(exc, context)
+    if handled is None or not isinstance(exc, exceptions.APIException):
+        return handled
+    response = handled
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
             "code": "invalid",

@@ -80,7 +80,9 @@ class TicketIn(serializers.Serializer[Any]):
 
 
 class TicketOut(serializers.ModelSerializer[Ticket]):
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     status_label = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
     partner = serializers.SerializerMethodField(
@@ -138,7 +140,7 @@ class TicketOut(serializers.ModelSerializer[Ticket]):
         return None
 
     def get_can_reopen(self, ticket: Ticket) -> bool:
-        return ticket.status == Status.RESOLVED
+        return bool(ticket.status == Status.RESOLVED)
 
     def get_can_rate(self, ticket: Ticket) -> bool:
         done = ticket.status in (Status.RESOLVED, Status.CLOSED)
@@ -225,8 +227,9 @@ PUBLIC_EVENT_KINDS = [
 
 class MessageIn(serializers.Serializer[Any]):
     body = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    # Emptiness, size and type are judged by complaints.api.uploads (413/415/422).
     attachments = serializers.ListField(
-        child=serializers.FileField(), required=False, max_length=10
+        child=serializers.FileField(allow_empty_file=True), required=False, max_length=10
     )
 
 

@@ -67,7 +67,11 @@ def _reencoded_image(content: bytes, image_format: str, name: str) -> bytes:
             out = io.BytesIO()
             image.save(out, format=image_format)  # Pillow writes no EXIF unless asked to
             return out.getvalue()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # declared size far beyond MAX_PIXELS
+        raise UploadRejected(
+            422, "too_many_pixels", f"{name} is too large an image.", MAX_PIXELS
+        ) from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise UploadRejected(422, "unreadable_image", f"{name} is not a readable image.") from exc
 
 
