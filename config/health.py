@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 from psycopg_pool import PoolTimeout
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,32 @@ class DatabaseUnavailableMiddleware:
             logger.warning("database unavailable on %s: %s", request.path, exc)
             return unavailable("The service is temporarily unavailable. Please retry.")
         return None
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/open311/", "/webhooks/"))
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON for API clients, the usual page for people."""
+    if is_api(request):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def lockout(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """django-axes lockout: 429 with Retry-After, JSON for API clients."""
+    wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    detail = "Too many failed sign-ins. Try again later."
+    response: HttpResponse
+    if is_api(request):
+        response = JsonResponse({"code": "throttled", "detail": detail}, status=429)
+    else:
+        response = HttpResponse(detail, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

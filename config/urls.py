@@ -16,4 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(settings.ADUAN_ADMIN_URL, admin.site.urls),
 ]
 
+handler404 = "config.health.not_found"
 handler500 = "config.health.server_error"

@@ -8,6 +8,7 @@ from django.utils import translation
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from complaints.api.fields import StrictCharField, StrictIntegerField
 from complaints.choices import CITIZEN_LABELS, EventKind, Priority, Status, citizen_label
 from complaints.models import Attachment, Category, Message, Ticket, TicketEvent
 
@@ -18,12 +19,10 @@ def citizen_language() -> str:
 
 
 class RegisterIn(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    password = serializers.CharField(
-        write_only=True, max_length=128, style={"input_type": "password"}
-    )
+    phone = StrictCharField(required=False, allow_blank=True, max_length=32)
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
 
 
 class CitizenOut(serializers.Serializer[Any]):
@@ -38,10 +37,8 @@ class RegisterOut(serializers.Serializer[Any]):
 
 
 class TokenIn(serializers.Serializer[Any]):
-    username = serializers.CharField(
-        max_length=254, help_text="Email or phone number (staff: username)"
-    )
-    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    username = StrictCharField(max_length=254, help_text="Email or phone number (staff: username)")
+    password = StrictCharField(max_length=128, style={"input_type": "password"})
 
 
 class TokenOut(serializers.Serializer[Any]):
@@ -55,7 +52,7 @@ class CategoryOut(serializers.ModelSerializer[Category]):
 
 
 class Location(serializers.Serializer[Any]):
-    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    address = StrictCharField(max_length=300, required=False, allow_blank=True)
     latitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
     )
@@ -73,15 +70,15 @@ class TicketIn(serializers.Serializer[Any]):
     category = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.filter(is_active=True)
     )
-    subject = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10_000)
+    subject = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=10_000)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     location = Location(required=False)
 
 
 class TicketOut(serializers.ModelSerializer[Ticket]):
     category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     status_label = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
@@ -226,7 +223,7 @@ PUBLIC_EVENT_KINDS = [
 
 
 class MessageIn(serializers.Serializer[Any]):
-    body = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    body = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
     # Emptiness, size and type are judged by complaints.api.uploads (413/415/422).
     attachments = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), required=False, max_length=10
@@ -242,12 +239,12 @@ class MessageOut(serializers.Serializer[Any]):
 
 
 class ReopenIn(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000, help_text="What is still wrong")
+    reason = StrictCharField(max_length=2000, help_text="What is still wrong")
 
 
 class RatingIn(serializers.Serializer[Any]):
-    score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    score = StrictIntegerField(min_value=1, max_value=5)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class RatingOut(serializers.Serializer[Any]):

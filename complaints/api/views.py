@@ -14,7 +14,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -38,6 +38,19 @@ AUTHOR_KIND = {
     Role.SUPERVISOR: AuthorKind.AGENT,
     Role.PARTNER: AuthorKind.PARTNER,
 }
+
+
+class KnownQueryParameters:
+    """Refuses query parameters the endpoint does not document (400), instead of ignoring them."""
+
+    query_parameters: frozenset[str] = frozenset()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        served = getattr(self, (request.method or "").lower(), None) is not None
+        unknown = set(request.query_params) - self.query_parameters
+        if served and unknown:  # an unserved method gets its 405 first
+            raise ValidationError({name: ["Unknown query parameter."] for name in sorted(unknown)})
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
 
 class SignInThrottle(AnonRateThrottle):
@@ -65,7 +78,7 @@ class TicketCreateThrottle(UserRateThrottle):
         )
     ],
 )
-class RegisterView(APIView):
+class RegisterView(KnownQueryParameters, APIView):
     """Create a citizen account (email and/or Indonesian phone number) and get its token."""
 
     permission_classes = [AllowAny]
@@ -92,7 +105,7 @@ class RegisterView(APIView):
         )
     ],
 )
-class TokenView(APIView):
+class TokenView(KnownQueryParameters, APIView):
     """Exchange an email or phone number (staff: username) and password for a bearer token.
 
     Five failures for one account from one address lock it for 15 minutes (429)."""
@@ -116,7 +129,7 @@ class TokenView(APIView):
 
 
 @extend_schema(tags=["categories"])
-class CategoryList(generics.ListAPIView[Category]):
+class CategoryList(KnownQueryParameters, generics.ListAPIView[Category]):
     """What a complaint can be about. Public: the app shows it before sign-in."""
 
     permission_classes = [AllowAny]
@@ -126,10 +139,26 @@ class CategoryList(generics.ListAPIView[Category]):
 
 
 class NewestFirst(CursorPagination):
+    """Newest first, by opaque cursor; a bad `page_size` or `cursor` is 400, not ignored."""
+
     ordering = ("-created_at", "-id")
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({"page_size": ["A whole number from 1 to 100."]})
+        return min(int(raw), self.max_page_size)
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({"cursor": ["Not a cursor this API gave out."]}) from None
 
 
 class TicketFilter(filters.FilterSet):
@@ -149,8 +178,14 @@ NUMBER_PARAMETER = OpenApiParameter(
 
 
 @extend_schema(tags=["tickets"], parameters=[NUMBER_PARAMETER])
-class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Ticket]):
+class TicketViewSet(KnownQueryParameters, mixins.ListModelMixin, viewsets.GenericViewSet[Ticket]):
     """The caller's own complaints (staff tokens: what their role may see)."""
+
+    @property
+    def query_parameters(self) -> frozenset[str]:  # type: ignore[override]
+        return (
+            frozenset({"status", "cursor", "page_size"}) if self.action == "list" else frozenset()
+        )
 
     serializer_class = s.TicketOut
     pagination_class = NewestFirst
