@@ -43,7 +43,7 @@ def _compute_role(user: Any) -> Role:
     if user.is_superuser:
         return Role.SUPERVISOR
     from django.contrib.auth import get_user_model
-    from django.db.models import Exists, OuterRef
+    from django.db.models import Exists, OuterRef, Subquery
 
     from complaints.models import Citizen
     from partners.models import Membership
@@ -60,7 +60,7 @@ def _compute_role(user: Any) -> Role:
                     user_id=OuterRef("pk"), is_active=True, organisation__is_active=True
                 )
             ),
-            is_citizen=Exists(Citizen.objects.filter(user_id=OuterRef("pk"))),
+            citizen_pk=Subquery(Citizen.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]),
         )
         .get()
     )
@@ -70,9 +70,17 @@ def _compute_role(user: Any) -> Role:
         return Role.AGENT
     if flags["is_partner"]:
         return Role.PARTNER
-    if flags["is_citizen"]:
+    if flags["citizen_pk"] is not None:
+        user._aduan_citizen_id = flags["citizen_pk"]
         return Role.CITIZEN
     return Role.NONE
+
+
+def citizen_id(user: Any) -> int | None:
+    """The citizen profile id of a citizen user (known once their role is)."""
+    if role_of(user) is not Role.CITIZEN:
+        return None
+    return getattr(user, "_aduan_citizen_id", None)
 
 
 def partner_organisation_ids(user: Any) -> frozenset[int]:

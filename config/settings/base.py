@@ -119,10 +119,14 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     )
     _db["OPTIONS"] = {"options": _timeouts}
     if env.bool("DATABASE_POOL", default=True):
+        # Pooled connections are checked before use: one that died with its server is replaced.
+        _db["CONN_HEALTH_CHECKS"] = True
         _db["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            # Waiting longer for a connection than a client waits for an answer helps no one:
+            # past this the request gets 503 with Retry-After.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=3.0),
         }
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)

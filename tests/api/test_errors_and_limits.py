@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import struct
 import threading
+import time
 import zlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -315,3 +317,27 @@ def test_the_schema_and_the_docs_are_served_without_any_cdn() -> None:
     page = docs.content.decode()
     assert docs.status_code == 200 and "swagger" in page.lower()
     assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_a_spoofed_forwarded_for_header_does_not_escape_the_lockout(sari: APIClient) -> None:
+    client = APIClient()
+    wrong = {"username": "sari@example.com", "password": "salah"}
+    codes = [
+        client.post(
+            "/api/v1/auth/token/", wrong, format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}"
+        ).status_code
+        for i in range(8)
+    ]
+    assert codes == [400] * 4 + [429] * 4
+
+
+def test_the_lockout_ends_after_the_cool_off(sari: APIClient, settings: Any) -> None:
+    settings.AXES_COOLOFF_TIME = timedelta(seconds=1)
+    client = APIClient()
+    wrong = {"username": "sari@example.com", "password": "salah"}
+    right = {"username": "sari@example.com", "password": "kata-sandi-panjang-123"}
+    for _ in range(5):
+        client.post("/api/v1/auth/token/", wrong, format="json")
+    assert client.post("/api/v1/auth/token/", right, format="json").status_code == 429
+    time.sleep(1.1)
+    assert client.post("/api/v1/auth/token/", right, format="json").status_code == 200

@@ -5,11 +5,14 @@ RELIABILITY_FULL=1 raises the example count from 25 to 200 per operation."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -18,6 +21,16 @@ from tests.factories import CategoryFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 EXAMPLES = 200 if os.environ.get("RELIABILITY_FULL") else 25
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_transaction() -> Iterator[None]:
+    """As Django's test client does: a WSGI request must not close the test's connection."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture

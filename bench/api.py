@@ -1,0 +1,242 @@
+"""The citizen API over HTTP against a running server, with concurrent clients.
+
+Creates a database `aduan_bench_api` on the PostgreSQL of DATABASE_URL with 100,000 tickets
+(10,000 of them one citizen's), starts the ASGI server on it, then measures ticket
+creation throughput and latency with 16 clients, and list and detail latency (p50, p99)
+for the citizen with 10,000 tickets. Prints the figures.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/aduan .venv/bin/python bench/api.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "aduan_bench_api"
+
+
+def database_url() -> str:
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database).")
+    return base.rsplit("/", 1)[0] + "/" + BENCH_DB
+
+
+def prepare(url: str, total: int, mine: int, clients: int) -> list[str]:
+    """Fresh database with `total` tickets, `mine` of them the first citizen's; returns tokens."""
+    env = os.environ | {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"})
+    import django
+
+    django.setup()
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return _seed(total, mine, clients)
+
+
+def _seed(total: int, mine: int, clients: int) -> list[str]:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from complaints.models import Category, Citizen, Message, Ticket, TicketEvent
+    from complaints.numbers import generate_number
+    from complaints.services import api_token_for, register_citizen
+
+    category = Category.objects.create(code="layanan-publik", name="Layanan publik")
+    citizens = [
+        register_citizen(
+            name=f"Warga {i}", email=f"warga{i}@example.com", password="kata-sandi-panjang-123"
+        )
+        for i in range(clients)
+    ]
+    others = Citizen.objects.bulk_create(Citizen(name=f"Lain {i}") for i in range(1000))
+    now, numbers = timezone.now(), set[str]()
+    while len(numbers) < total:
+        numbers.add(generate_number(now))
+    owners = [citizens[0]] * mine + [others[i % len(others)] for i in range(total - mine)]
+    with transaction.atomic():
+        tickets = Ticket.objects.bulk_create(
+            (
+                Ticket(number=n, subject=f"Aduan {i}", citizen=o, category=category, channel="api")
+                for i, (n, o) in enumerate(zip(numbers, owners, strict=True))
+            ),
+            batch_size=5000,
+        )
+        Message.objects.bulk_create(
+            (
+                Message(
+                    ticket=t,
+                    direction="inbound",
+                    channel="api",
+                    author_kind="citizen",
+                    body="Isi aduan",
+                )
+                for t in tickets
+            ),
+            batch_size=5000,
+        )
+        TicketEvent.objects.bulk_create(
+            (
+                TicketEvent(ticket=t, kind="created", to_status="new", actor_role="citizen")
+                for t in tickets
+            ),
+            batch_size=5000,
+        )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a live system
+    return [api_token_for(c.user) for c in citizens]  # type: ignore[arg-type]
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "THROTTLE_TICKET_CREATE": "1000000/min",
+        "THROTTLE_USER": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("the server did not start")
+
+
+async def load(
+    base: str, tokens: list[str], requests: int, make: Any
+) -> tuple[float, list[float], int]:
+    """`requests` calls spread over one client per token; returns (seconds, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    per_client = requests // len(tokens)
+
+    async def client(token: str, index: int) -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+            for n in range(per_client):
+                method, path, body = make(index, n)
+                start = time.perf_counter()
+                response = await http.request(method, path, json=body)
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code >= 400
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(t, i) for i, t in enumerate(tokens)))
+    return time.perf_counter() - began, latencies, errors
+
+
+def report(name: str, seconds: float, latencies: list[float], errors: int) -> None:
+    q = statistics.quantiles(latencies, n=100)
+    print(
+        f"{name:<8} {len(latencies):>6} requests  {len(latencies) / seconds:>7.0f}/s  "
+        f"p50 {q[49] * 1000:6.1f} ms  p99 {q[98] * 1000:6.1f} ms  errors {errors}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--total", type=int, default=100_000)
+    parser.add_argument("--mine", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=4_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8097)
+    args = parser.parse_args()
+    url = database_url()
+    started = time.perf_counter()
+    tokens = prepare(url, args.total, args.mine, args.clients)
+    print(
+        f"seeded {args.total} tickets ({args.mine} for one citizen) "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+    from complaints.models import Ticket
+
+    mine = list(
+        Ticket.objects.filter(citizen__user__email="warga0@example.com").values_list(
+            "number", flat=True
+        )
+    )
+    server = start_server(url, args.port, args.workers)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        body = {
+            "category": "layanan-publik",
+            "subject": "Jalan rusak",
+            "description": "Lubang besar di Jl. Melati",
+        }
+        report(
+            "create",
+            *asyncio.run(
+                load(base, tokens, args.requests, lambda i, n: ("POST", "/api/v1/tickets/", body))
+            ),
+        )
+        first = tokens[:1] * args.clients  # every client reads the citizen with 10,000 tickets
+        report(
+            "list",
+            *asyncio.run(
+                load(base, first, args.requests, lambda i, n: ("GET", "/api/v1/tickets/", None))
+            ),
+        )
+        report(
+            "detail",
+            *asyncio.run(
+                load(
+                    base,
+                    first,
+                    args.requests,
+                    lambda i, n: ("GET", f"/api/v1/tickets/{random.choice(mine)}/", None),
+                )
+            ),
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
