@@ -20,12 +20,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from complaints import selectors, services
 from complaints.api import serializers as s
 from complaints.api.auth import LockedOut, sign_in
+from complaints.api.throttles import SignInThrottle, TicketCreateThrottle
 from complaints.api.uploads import read_attachments
 from complaints.choices import AuthorKind, Channel, Status
 from complaints.models import Attachment, Category, Message, Rating, Ticket, TicketEvent
@@ -51,14 +51,6 @@ class KnownQueryParameters:
         if served and unknown:  # an unserved method gets its 405 first
             raise ValidationError({name: ["Unknown query parameter."] for name in sorted(unknown)})
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-
-
-class SignInThrottle(AnonRateThrottle):
-    scope = "sign_in"
-
-
-class TicketCreateThrottle(UserRateThrottle):
-    scope = "ticket_create"
 
 
 @extend_schema(

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from complaints import selectors, services
-from complaints.api.views import TicketCreateThrottle
+from complaints.api.throttles import TicketCreateThrottle
 from complaints.choices import Channel, Status
 from complaints.models import Category, Ticket
 from complaints.roles import Role, role_of

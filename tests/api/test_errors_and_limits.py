@@ -341,3 +341,19 @@ def test_the_lockout_ends_after_the_cool_off(sari: APIClient, settings: Any) -> 
     assert client.post("/api/v1/auth/token/", right, format="json").status_code == 429
     time.sleep(1.1)
     assert client.post("/api/v1/auth/token/", right, format="json").status_code == 200
+
+
+def test_with_the_cache_unreachable_the_api_still_answers(
+    sari: APIClient, category: Any, settings: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    created = sari.post("/api/v1/tickets/", complaint(), format="json")
+    listed = sari.get("/api/v1/tickets/")
+    assert (created.status_code, listed.status_code) == (201, 200)
+    assert Ticket.objects.count() == 1
