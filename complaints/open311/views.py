@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 (JSON) over the same service layer as the citizen API.
+"""Open311 GeoReport v2 (JSON and XML) over the same service layer as the citizen API.
 
 Requests are private in Aduan: `api_key` is the citizen's API token, and a citizen reads
 only their own requests (404 otherwise). Errors use the standard's list format.
@@ -17,6 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ from complaints import selectors, services
 from complaints.api.throttles import TicketCreateThrottle
 from complaints.choices import Channel, Status
 from complaints.models import Category, Ticket
+from complaints.open311.renderers import GeoReportXMLRenderer
 from complaints.roles import Role, role_of
 
 CLOSED = (Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.MERGED)
@@ -51,6 +53,7 @@ class Open311View(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [FormParser, MultiPartParser, JSONParser]
+    renderer_classes = [JSONRenderer, GeoReportXMLRenderer]
     schema = None  # GeoReport has its own contract; not part of /api/schema/
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -63,8 +66,9 @@ class Open311View(APIView):
 
 class Services(Open311View):
     permission_classes = [AllowAny]
+    xml_names = ("services", "service")
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, format: str = "json") -> Response:
         return Response(
             [
                 {
@@ -87,11 +91,11 @@ class Requests(Open311View):
             [TicketCreateThrottle()] if self.request.method == "POST" else super().get_throttles()
         )
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, format: str = "json") -> Response:
         tickets = _filtered(_own(request), request.query_params)
         return Response([_request_out(t) for t in tickets[:MAX_RESULTS]])
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request, format: str = "json") -> Response:
         if role_of(request.user) is not Role.CITIZEN:
             return error(403, "api_key must belong to a citizen account")
         data = request.data
@@ -122,7 +126,7 @@ class Requests(Open311View):
 
 
 class RequestDetail(Open311View):
-    def get(self, request: Request, service_request_id: str) -> Response:
+    def get(self, request: Request, service_request_id: str, format: str = "json") -> Response:
         ticket = selectors.ticket_by_number(service_request_id, user=request.user)
         if ticket is None:
             return error(404, "service_request_id not found")

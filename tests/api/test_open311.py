@@ -99,3 +99,33 @@ def test_bad_requests_get_the_standards_error_list(
     assert response.status_code == 400
     assert response.json()[0]["code"] == 400 and message in response.json()[0]["description"]
     assert not Ticket.objects.exists()
+
+
+def test_every_resource_also_speaks_the_standards_xml(sari: APIClient, category: Any) -> None:
+    from xml.etree import ElementTree
+
+    client = APIClient()
+    posted = client.post(
+        "/open311/v2/requests.xml",
+        {
+            "api_key": key_of(sari),
+            "service_code": "obat-isoman",
+            "address_string": "Jl. Melati 5",
+            "description": "Obat belum datang",
+        },
+    )
+    assert posted.status_code == 201 and posted["Content-Type"].startswith("text/xml")
+    number = ElementTree.fromstring(posted.content).find("request/service_request_id").text
+
+    services_xml = ElementTree.fromstring(client.get("/open311/v2/services.xml").content)
+    one = ElementTree.fromstring(
+        client.get(f"/open311/v2/requests/{number}.xml", {"api_key": key_of(sari)}).content
+    )
+    missing = client.get("/open311/v2/requests/ADU-2611-ZZZZZZ.xml", {"api_key": key_of(sari)})
+
+    assert services_xml.tag == "services"
+    assert services_xml.find("service/service_code").text == "obat-isoman"
+    assert services_xml.find("service/metadata").text == "false"
+    assert one.tag == "service_requests" and one.find("request/status").text == "open"
+    assert missing.status_code == 404
+    assert ElementTree.fromstring(missing.content).find("error/code").text == "404"
