@@ -5,14 +5,19 @@ from __future__ import annotations
 import io
 import unicodedata
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import PurePath
+from typing import Any
 
 import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Sum
+from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from complaints.api.errors import UploadRejected
+from complaints.models import Attachment, Ticket
 from complaints.services import NewAttachment
 
 # What citizens may send, by the type read from the bytes, and the names that type may carry.
@@ -31,6 +36,26 @@ PDF_ACTIVE_CONTENT = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile")
 def read_attachments(files: Iterable[UploadedFile]) -> list[NewAttachment]:
     """Checked attachments ready for the service layer, or UploadRejected (413/415/422)."""
     return [_read(upload) for upload in files]
+
+
+def check_quota(ticket: Ticket, user: Any, incoming: list[NewAttachment]) -> None:
+    """Per-ticket count and per-user daily bytes (ASVS 5.2.4): 413 `quota_exceeded` past them."""
+    if not incoming:
+        return
+    per_ticket = settings.ADUAN_MAX_ATTACHMENTS_PER_TICKET
+    if Attachment.objects.filter(message__ticket=ticket).count() + len(incoming) > per_ticket:
+        raise UploadRejected(
+            413, "quota_exceeded", "This complaint has all the attachments it may have.", per_ticket
+        )
+    per_day = settings.ADUAN_MAX_UPLOAD_BYTES_PER_DAY
+    since = timezone.now() - timedelta(days=1)
+    sent = Attachment.objects.filter(message__author=user, created_at__gte=since).aggregate(
+        total=Sum("size")
+    )
+    if (sent["total"] or 0) + sum(len(a.content) for a in incoming) > per_day:
+        raise UploadRejected(
+            413, "quota_exceeded", "Daily upload allowance used up; try tomorrow.", per_day
+        )
 
 
 def _read(upload: UploadedFile) -> NewAttachment:

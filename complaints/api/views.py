@@ -26,7 +26,7 @@ from complaints import selectors, services
 from complaints.api import serializers as s
 from complaints.api.auth import LockedOut, sign_in
 from complaints.api.throttles import SignInThrottle, TicketCreateThrottle
-from complaints.api.uploads import read_attachments
+from complaints.api.uploads import check_quota, read_attachments
 from complaints.choices import AuthorKind, Channel, Status
 from complaints.models import Attachment, Category, Message, Rating, Ticket, TicketEvent
 from complaints.numbers import normalise_number
@@ -289,6 +289,7 @@ class TicketViewSet(KnownQueryParameters, mixins.ListModelMixin, viewsets.Generi
         data = s.MessageIn(data=request.data)
         data.is_valid(raise_exception=True)
         attachments = read_attachments(request.FILES.getlist("attachments"))
+        check_quota(ticket, request.user, attachments)
         author = AUTHOR_KIND.get(role_of(request.user))
         if author is None:
             raise PermissionDenied

@@ -357,3 +357,24 @@ def test_with_the_cache_unreachable_the_api_still_answers(
     listed = sari.get("/api/v1/tickets/")
     assert (created.status_code, listed.status_code) == (201, 200)
     assert Ticket.objects.count() == 1
+
+
+def test_upload_quotas_per_complaint_and_per_day(
+    sari: APIClient, category: Any, settings: Any
+) -> None:
+    settings.ADUAN_MAX_ATTACHMENTS_PER_TICKET = 2
+    number = sari.post("/api/v1/tickets/", complaint(), format="json").json()["number"]
+    pdf = b"%PDF-1.4\n" + b"0" * 100
+    codes = [
+        post_file(sari, number, f"{i}.pdf", pdf, "application/pdf").status_code for i in range(3)
+    ]
+    assert codes == [201, 201, 413]
+
+    settings.ADUAN_MAX_ATTACHMENTS_PER_TICKET = 50
+    settings.ADUAN_MAX_UPLOAD_BYTES_PER_DAY = len(pdf) * 3
+    other = sari.post("/api/v1/tickets/", complaint(subject="Lain"), format="json").json()["number"]
+    third = post_file(sari, other, "c.pdf", pdf, "application/pdf")
+    fourth = post_file(sari, other, "d.pdf", pdf, "application/pdf")
+    assert third.status_code == 201
+    assert (fourth.status_code, fourth.json()["code"]) == (413, "quota_exceeded")
+    assert Attachment.objects.count() == 3
