@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,43 +38,55 @@ def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role:
 
 
 def _compute_role(user: Any) -> Role:
-    """One query, whatever the role: group membership, partner membership, citizen profile."""
+    """One small query, whatever the role: groups, partner membership, citizen profile.
+
+    Plain SQL: building the same query with the ORM costs several milliseconds of Python on
+    every API request, ten times what the database needs to answer it.
+    """
     if not (user.is_authenticated and user.is_active):
         return Role.NONE
     if user.is_superuser:
         return Role.SUPERVISOR
-    from django.contrib.auth import get_user_model
-    from django.db.models import Exists, OuterRef, Subquery
+    from django.db import connection
 
-    from complaints.models import Citizen
-    from partners.models import Membership
-
-    users = get_user_model()  # `user` may be a lazy wrapper, so not type(user)
-    in_group = users.groups.through.objects.filter(user_id=OuterRef("pk"))
-    flags = (
-        users.objects.filter(pk=user.pk)
-        .values(
-            is_supervisor=Exists(in_group.filter(group__name=SUPERVISORS_GROUP)),
-            is_agent=Exists(in_group.filter(group__name=AGENTS_GROUP)),
-            is_partner=Exists(
-                Membership.objects.filter(
-                    user_id=OuterRef("pk"), is_active=True, organisation__is_active=True
-                )
-            ),
-            citizen_pk=Subquery(Citizen.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]),
-        )
-        .get()
-    )
-    if user.is_staff and flags["is_supervisor"]:
+    params = {"user": user.pk, "supervisors": SUPERVISORS_GROUP, "agents": AGENTS_GROUP}
+    with connection.cursor() as cursor:
+        cursor.execute(_role_sql(), params)
+        is_supervisor, is_agent, is_partner, citizen_pk = cursor.fetchone()
+    if user.is_staff and is_supervisor:
         return Role.SUPERVISOR
-    if user.is_staff and flags["is_agent"]:
+    if user.is_staff and is_agent:
         return Role.AGENT
-    if flags["is_partner"]:
+    if is_partner:
         return Role.PARTNER
-    if flags["citizen_pk"] is not None:
-        user._aduan_citizen_id = flags["citizen_pk"]
+    if citizen_pk is not None:
+        user._aduan_citizen_id = citizen_pk
         return Role.CITIZEN
     return Role.NONE
+
+
+@cache
+def _role_sql() -> str:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from complaints.models import Citizen
+    from partners.models import Membership, Organisation
+
+    in_group = get_user_model().groups.through._meta.db_table
+    group, citizen = Group._meta.db_table, Citizen._meta.db_table
+    member, organisation = Membership._meta.db_table, Organisation._meta.db_table
+    # Only table names (from model metadata) are formatted in; every value is a bound parameter.
+    grouped = (
+        f"EXISTS (SELECT 1 FROM {in_group} ug JOIN {group} g ON g.id = ug.group_id "  # noqa: S608
+        "WHERE ug.user_id = %(user)s AND g.name = {name})"
+    )
+    return (
+        f"SELECT {grouped.format(name='%(supervisors)s')}, {grouped.format(name='%(agents)s')}, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {member} m JOIN {organisation} o ON o.id = m.organisation_id "
+        "WHERE m.user_id = %(user)s AND m.is_active AND o.is_active), "
+        f"(SELECT c.id FROM {citizen} c WHERE c.user_id = %(user)s)"
+    )
 
 
 def citizen_id(user: Any) -> int | None:
