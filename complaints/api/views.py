@@ -73,6 +73,7 @@ class KnownQueryParameters:
 class RegisterView(KnownQueryParameters, APIView):
     """Create a citizen account (email and/or Indonesian phone number) and get its token."""
 
+    authentication_classes: list[Any] = []  # public: a stale token must not make it 401
     permission_classes = [AllowAny]
     throttle_classes = [SignInThrottle]
 
@@ -102,6 +103,7 @@ class TokenView(KnownQueryParameters, APIView):
 
     Five failures for one account from one address lock it for 15 minutes (429)."""
 
+    authentication_classes: list[Any] = []  # public: a stale token must not make it 401
     permission_classes = [AllowAny]
     throttle_classes = [SignInThrottle]
 
@@ -124,6 +126,7 @@ class TokenView(KnownQueryParameters, APIView):
 class CategoryList(KnownQueryParameters, generics.ListAPIView[Category]):
     """What a complaint can be about. Public: the app shows it before sign-in."""
 
+    authentication_classes: list[Any] = []  # public: a stale token must not make it 401
     permission_classes = [AllowAny]
     serializer_class = s.CategoryOut
     pagination_class = None

@@ -189,3 +189,15 @@ def test_the_list_filters_by_status_and_pages_by_cursor(sari: APIClient, categor
     assert [t["number"] for t in first["results"] + second["results"]] == numbers[::-1][:4]
     assert sari.get("/api/v1/tickets/", {"status": "resolved"}).json()["results"] == []
     assert sari.get("/api/v1/tickets/", {"status": "nonsense"}).status_code == 400
+
+
+def test_public_endpoints_ignore_a_stale_token(category: Any) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer revoked-or-old")
+    assert client.get("/api/v1/categories/").status_code == 200
+    registered = client.post(
+        "/api/v1/auth/register/",
+        {"name": "Sari", "email": "sari@example.com", "password": "kata-sandi-panjang-123"},
+        format="json",
+    )
+    assert registered.status_code == 201
