@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 
 class FailOpen:
+    """Allows the request, with a warning, when the cache cannot be reached."""
+
     def allow_request(self, request: Request, view: Any) -> bool:
         try:
             return bool(super().allow_request(request, view))  # type: ignore[misc]
@@ -26,16 +28,20 @@ class FailOpen:
 
 
 class UserThrottle(FailOpen, UserRateThrottle):
-    pass
+    """Every API request of a signed-in user (rate `user`)."""
 
 
 class AnonThrottle(FailOpen, AnonRateThrottle):
-    pass
+    """Every API request without a token, per address (rate `anon`)."""
 
 
 class SignInThrottle(FailOpen, AnonRateThrottle):
+    """Registration and sign-in, per address (rate `sign_in`)."""
+
     scope = "sign_in"
 
 
 class TicketCreateThrottle(FailOpen, UserRateThrottle):
+    """Complaints submitted, per user (rate `ticket_create`)."""
+
     scope = "ticket_create"
