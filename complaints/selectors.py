@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django_fsm import Transition
 
-from complaints.models import Message, Ticket
+from complaints.models import Ticket
 from complaints.numbers import normalise_number
 from complaints.roles import STAFF_ROLES, Role, citizen_id, partner_organisation_ids, role_of
 
@@ -41,6 +42,7 @@ def available_transitions(ticket: Ticket, user: Any) -> list[Transition]:
     return list(ticket.get_available_user_status_transitions(user))  # type: ignore[attr-defined]
 
 
+@cache
 def transition_labels() -> dict[str, str]:
     """Every lifecycle transition's name and the label people see for it."""
     field = Ticket._meta.get_field("status")
@@ -50,9 +52,3 @@ def transition_labels() -> dict[str, str]:
 def transition_names() -> frozenset[str]:
     """Names of every lifecycle transition."""
     return frozenset(transition_labels())
-
-
-def conversation(ticket: Ticket, *, include_internal: bool) -> QuerySet[Message]:
-    """The ticket's messages, oldest first, with authors and attachments loaded."""
-    messages = ticket.messages.select_related("author").prefetch_related(Prefetch("attachments"))
-    return messages if include_internal else messages.filter(is_internal=False)

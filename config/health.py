@@ -19,9 +19,10 @@ RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
 
 
-def unavailable(detail: str) -> JsonResponse:
-    """A JSON 503 that tells clients when to try again."""
-    response = JsonResponse({"detail": detail}, status=503)
+def unavailable() -> JsonResponse:
+    """The one 503: JSON that tells clients when to try again."""
+    detail = "The service is temporarily unavailable. Please retry."
+    response = JsonResponse({"code": "unavailable", "detail": detail}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -38,7 +39,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, UNAVAILABLE_ERRORS):
             logger.warning("database unavailable on %s: %s", request.path, exc)
-            return unavailable("The service is temporarily unavailable. Please retry.")
+            return unavailable()
         return None
 
 
@@ -72,7 +73,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: errors raised outside views (middleware, sessions) get the same 503."""
     exc = sys.exc_info()[1]
     if isinstance(exc, UNAVAILABLE_ERRORS):
-        return unavailable("The service is temporarily unavailable. Please retry.")
+        return unavailable()
     return JsonResponse({"detail": "Internal server error."}, status=500)
 
 

@@ -6,13 +6,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from complaints.exceptions import CONFLICT_ERRORS, IdempotencyMismatch
-from config.health import RETRY_AFTER_SECONDS, UNAVAILABLE_ERRORS
+from config.health import UNAVAILABLE_ERRORS, unavailable
 
 
 class UploadRejected(exceptions.APIException):
@@ -46,14 +45,9 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     if isinstance(exc, UNAVAILABLE_ERRORS):
-        response = Response(
-            {"code": "unavailable", "detail": "The service is temporarily unavailable."},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return unavailable()
     exc = _translate(exc)
     handled = drf_exception_handler(exc, context)
     if handled is None or not isinstance(exc, exceptions.APIException):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,8 +19,8 @@ import httpx
 import pytest
 
 from tests.results import write_result
+from tests.servers import ROOT, asgi_server, free_port
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path("/usr/lib/postgresql/15/bin")
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 pytestmark = [
@@ -31,12 +30,6 @@ pytestmark = [
         reason="needs PostgreSQL 15 server binaries and runuser",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Cluster:
@@ -113,35 +106,8 @@ def server(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, str]]:
         .stdout.strip()
         .splitlines()[-1]
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--log-level",
-            "error",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{base}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    try:
+    with asgi_server(env) as base:
         yield base, token
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def submit(client: httpx.Client, key: str) -> httpx.Response:
