@@ -81,7 +81,7 @@ def test_database_and_redis_urls_switch_to_postgresql_redis_and_a_worker(tmp_pat
     )
     assert figures["engine"] == "django.db.backends.postgresql"
     assert figures["layer"] == "channels_redis.core.RedisChannelLayer"
-    assert figures["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert figures["cache"] == "django_redis.cache.RedisCache"
     assert (figures["eager"], figures["broker"]) == (False, "redis://r:6379/2")
     assert (figures["prefix"], figures["tz"]) == ("LAPOR", "Asia/Makassar")
 

@@ -50,6 +50,8 @@ ADUAN_MAX_UPLOAD_BYTES_PER_DAY = env.int(
 )
 ADUAN_ADMIN_URL = env.str("ADUAN_ADMIN_URL", default="admin/")
 ADUAN_PERIODIC_INTERVAL = env.int("ADUAN_PERIODIC_INTERVAL", default=60)
+# Threads serving HTTP in each server process (at most DATABASE_POOL_MAX are useful).
+ADUAN_HTTP_THREADS = env.int("ADUAN_HTTP_THREADS", default=4)
 
 # --- Applications -----------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -147,9 +149,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES: dict[str, Any] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # django-redis keeps one client per process; Django's own backend builds a new
+            # client (copying ~170 response callbacks) for every cache call.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
     CHANNEL_LAYERS: dict[str, Any] = {
