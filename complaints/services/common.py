@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from complaints import live
 from complaints.choices import Priority
 from complaints.exceptions import StaleTicket
 from complaints.models import Ticket, TicketEvent
@@ -64,9 +63,6 @@ def record_event(
 
 def broadcast(ticket: Ticket, kind: str, **extra: Any) -> None:
     """A thin live event (ids only) to the agents' queue and the ticket's group, after commit."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     event = {
         "type": kind,
         "ticket": ticket.pk,
@@ -75,6 +71,5 @@ def broadcast(ticket: Ticket, kind: str, **extra: Any) -> None:
         "version": ticket.version,
         **extra,
     }
-    send = async_to_sync(layer.group_send)
-    for group in (QUEUE_GROUP, f"ticket-{ticket.pk}"):
-        transaction.on_commit(partial(send, group, event), robust=True)
+    groups = (QUEUE_GROUP, f"ticket-{ticket.pk}")
+    transaction.on_commit(partial(live.publish, groups, event))

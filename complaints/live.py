@@ -1,0 +1,65 @@
+"""Live pushes on the channel layer, sent from synchronous code without blocking it.
+
+Inside the ASGI server, views run on worker threads while WebSocket consumers live on the
+server's event loop. Sends are handed to that loop and not waited for: the channel layer
+keeps its Redis connections there, and an in-memory layer (the embedded mode) is only
+reachable from it. Elsewhere (Celery workers, management commands) a send runs to
+completion before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def serve_from(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the ASGI application: the loop its consumers run on."""
+    global _server_loop  # one loop per server process
+    _server_loop = loop
+
+
+def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
+    """Send `event` to every group in `groups`; failures are logged, never raised."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        for group in groups:
+            sent = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop)
+            sent.add_done_callback(_log_failure)
+        return
+    send = async_to_sync(layer.group_send)
+    for group in groups:
+        try:
+            send(group, event)
+        except Exception:
+            logger.exception("live push to %s failed", group)
+
+
+def _log_failure(sent: Future[None]) -> None:
+    error = sent.exception()
+    if error is not None:
+        logger.error("live push failed: %r", error)
+
+
+class LiveServer:
+    """ASGI middleware recording the server's event loop for `publish`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        serve_from(asyncio.get_running_loop())
+        return await self.app(scope, receive, send)
