@@ -49,10 +49,26 @@ def _compute_role(user: Any) -> Role:
         return Role.SUPERVISOR
     from django.db import connection
 
-    params = {"user": user.pk, "supervisors": SUPERVISORS_GROUP, "agents": AGENTS_GROUP}
     with connection.cursor() as cursor:
-        cursor.execute(_role_sql(), params)
-        is_supervisor, is_agent, is_partner, citizen_pk = cursor.fetchone()
+        cursor.execute(f"SELECT {role_columns('%(user)s')}", role_parameters(user=user.pk))
+        return _role_from(user, *cursor.fetchone())
+
+
+def remember_role(user: Any) -> None:
+    """Sets the user's role from the `role_columns` a raw query read along with the user,
+    so that `role_of` needs no query of its own."""
+    if not (user.is_authenticated and user.is_active):
+        user._aduan_role = Role.NONE
+    elif user.is_superuser:
+        user._aduan_role = Role.SUPERVISOR
+    else:
+        flags = (user.role_supervisor, user.role_agent, user.role_partner, user.role_citizen)
+        user._aduan_role = _role_from(user, *flags)
+
+
+def _role_from(
+    user: Any, is_supervisor: bool, is_agent: bool, is_partner: bool, citizen_pk: int | None
+) -> Role:
     if user.is_staff and is_supervisor:
         return Role.SUPERVISOR
     if user.is_staff and is_agent:
@@ -65,8 +81,15 @@ def _compute_role(user: Any) -> Role:
     return Role.NONE
 
 
+def role_parameters(**extra: Any) -> dict[str, Any]:
+    """The bound parameters `role_columns` needs, with `extra` ones of the caller's query."""
+    return {"supervisors": SUPERVISORS_GROUP, "agents": AGENTS_GROUP, **extra}
+
+
 @cache
-def _role_sql() -> str:
+def role_columns(user: str) -> str:
+    """Four SELECT columns giving the role flags of the user whose id is the SQL `user`:
+    supervisor, agent, active partner member, citizen profile id (or NULL)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -76,16 +99,18 @@ def _role_sql() -> str:
     in_group = get_user_model().groups.through._meta.db_table
     group, citizen = Group._meta.db_table, Citizen._meta.db_table
     member, organisation = Membership._meta.db_table, Organisation._meta.db_table
-    # Only table names (from model metadata) are formatted in; every value is a bound parameter.
+    # Only table names (from model metadata) and the caller's column expression are
+    # formatted in; every value is a bound parameter.
     grouped = (
         f"EXISTS (SELECT 1 FROM {in_group} ug JOIN {group} g ON g.id = ug.group_id "  # noqa: S608
-        "WHERE ug.user_id = %(user)s AND g.name = {name})"
+        f"WHERE ug.user_id = {user} AND g.name = {{name}}) AS {{alias}}"
     )
     return (
-        f"SELECT {grouped.format(name='%(supervisors)s')}, {grouped.format(name='%(agents)s')}, "  # noqa: S608
+        f"{grouped.format(name='%(supervisors)s', alias='role_supervisor')}, "  # noqa: S608
+        f"{grouped.format(name='%(agents)s', alias='role_agent')}, "
         f"EXISTS (SELECT 1 FROM {member} m JOIN {organisation} o ON o.id = m.organisation_id "
-        "WHERE m.user_id = %(user)s AND m.is_active AND o.is_active), "
-        f"(SELECT c.id FROM {citizen} c WHERE c.user_id = %(user)s)"
+        f"WHERE m.user_id = {user} AND m.is_active AND o.is_active) AS role_partner, "
+        f"(SELECT c.id FROM {citizen} c WHERE c.user_id = {user}) AS role_citizen"
     )
 
 

@@ -2,22 +2,60 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
 from complaints.choices import Channel
 from complaints.contacts import normalise_address
 from complaints.models import Citizen
+from complaints.roles import remember_role, role_columns, role_parameters
 
 
 class BearerTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, reading the user's role in the same query."""
+
     keyword = "Bearer"
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        user = _user_with_role_by_token(key)
+        if user is None:
+            raise AuthenticationFailed(_("Invalid token."))
+        if not user.is_active:
+            raise AuthenticationFailed(_("User inactive or deleted."))
+        return user, Token(key=key, user=user)
+
+
+def _user_with_role_by_token(key: str) -> Any:
+    found = list(get_user_model().objects.raw(_token_query(), role_parameters(key=key)))
+    if not found:
+        return None
+    user = found[0]
+    remember_role(user)
+    return user
+
+
+@cache
+def _token_query() -> str:
+    """The user of a token with their role flags. Columns are named, not `u.*`: a prepared
+    statement must keep its result type when a migration adds a column."""
+    user_model = get_user_model()
+    users, tokens = user_model._meta.db_table, Token._meta.db_table
+    columns = ", ".join(f"u.{field.column}" for field in user_model._meta.concrete_fields)
+    # Names from model metadata; the key and group names are bound parameters.
+    return (
+        f"SELECT {columns}, {role_columns('u.id')} "  # noqa: S608
+        f"FROM {users} u JOIN {tokens} t ON t.user_id = u.id WHERE t.key = %(key)s"
+    )
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]

@@ -155,6 +155,14 @@ def test_without_a_token_the_api_answers_401(category: Any) -> None:
     assert not Ticket.objects.exists()
 
 
+def test_a_deactivated_account_and_its_token_stop_working_at_once(
+    sari: APIClient, category: Any
+) -> None:
+    assert sari.post("/api/v1/tickets/", complaint(), format="json").status_code == 201
+    User.objects.filter(citizen__isnull=False).update(is_active=False)
+    assert sari.get("/api/v1/tickets/").status_code == 401
+
+
 def test_staff_tokens_see_what_their_role_may_see(
     sari: APIClient, agent: User, partner_user: User, category: Any
 ) -> None:
