@@ -164,6 +164,30 @@ def test_creating_is_throttled_with_retry_after(
     assert Ticket.objects.count() == 10
 
 
+def test_the_creation_limit_slides_with_time(
+    sari: APIClient, category: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """10 per minute: a full minute blocks; half a minute later the older half counts half."""
+    clock = [6_000_000.0]  # the start of a minute window
+    monkeypatch.setattr("complaints.api.throttles.SlidingWindow.timer", lambda self: clock[0])
+
+    def create(n: int) -> list[int]:
+        return [
+            sari.post("/api/v1/tickets/", complaint(subject=f"A {i}"), format="json").status_code
+            for i in range(n)
+        ]
+
+    assert create(11) == [201] * 10 + [429]
+    clock[0] += 30
+    refused = sari.post("/api/v1/tickets/", complaint(), format="json")
+    assert (refused.status_code, refused["Retry-After"]) == (429, "30")
+    clock[0] += 60  # next window, half-way: the full previous window counts 10 x 0.5 = 5
+    assert create(6) == [201] * 5 + [429]
+    clock[0] += 120  # both windows past
+    assert create(10) == [201] * 10
+    assert Ticket.objects.count() == 25
+
+
 # --- Attachments -------------------------------------------------------------------------
 
 
