@@ -5,6 +5,10 @@ Creates a database `aduan_bench_api` on the PostgreSQL of DATABASE_URL with 100,
 creation throughput and latency with 16 clients, and list and detail latency (p50, p99)
 for the citizen with 10,000 tickets. Prints the figures.
 
+The load comes from wrk when it is installed (`apt-get install wrk`: a C load generator that
+leaves the two cores to the server and PostgreSQL), otherwise from httpx clients in this
+process, which cost the server about half its CPU.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aduan .venv/bin/python bench/api.py
 """
 
@@ -12,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,15 +42,20 @@ def database_url() -> str:
     return base.rsplit("/", 1)[0] + "/" + BENCH_DB
 
 
-def prepare(url: str, total: int, mine: int, clients: int) -> list[str]:
-    """Fresh database with `total` tickets, `mine` of them the first citizen's; returns tokens."""
+def prepare(url: str, total: int, mine: int, clients: int, reuse: bool) -> list[str]:
+    """Fresh database with `total` tickets, `mine` of them the first citizen's; returns tokens.
+
+    With `reuse`, an existing bench database seeded with the same figures is kept."""
     env = os.environ | {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"}
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if not (reuse and exists):
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+            exists = None
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"})
     import django
@@ -52,6 +64,13 @@ def prepare(url: str, total: int, mine: int, clients: int) -> list[str]:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if exists:
+        from complaints.models import Citizen
+        from complaints.services import api_token_for
+
+        citizens = Citizen.objects.filter(user__email__startswith="warga").order_by("pk")
+        if citizens.count() >= clients:
+            return [api_token_for(c.user) for c in citizens[:clients]]  # type: ignore[arg-type]
     return _seed(total, mine, clients)
 
 
@@ -168,11 +187,76 @@ async def load(
     return time.perf_counter() - began, latencies, errors
 
 
-def report(name: str, seconds: float, latencies: list[float], errors: int) -> None:
+WRK_SCRIPT = """
+tokens = {tokens}
+paths = {paths}
+wrk.method = "{method}"
+{body}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function request()
+  id = (id or 0) + {threads}
+  local token = tokens[(id % #tokens) + 1]
+  local path = paths[math.random(#paths)]
+  local headers = {{["Content-Type"] = "application/json", Authorization = "Bearer " .. token}}
+  return wrk.format(nil, path, headers)
+end
+function done(summary, latency, requests)
+  io.write(string.format("WRK %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout, summary.errors.status))
+end
+"""
+
+
+def with_wrk(
+    base: str, tokens: list[str], seconds: int, method: str, paths: list[str], body: Any
+) -> tuple[int, float, float, float, int]:
+    """One wrk connection per token for `seconds`: (requests, seconds, p50 s, p99 s, errors)."""
+    lua = WRK_SCRIPT.format(
+        tokens=_lua_list(tokens),
+        paths=_lua_list(paths),
+        method=method,
+        body=f"wrk.body = {_lua_string(json.dumps(body))}" if body else "",
+        threads=2,
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua)
+        script.flush()
+        command = ["wrk", "-t2", f"-c{len(tokens)}", f"-d{seconds}s", "-s", script.name, base]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    line = next(x for x in output.splitlines() if x.startswith("WRK "))
+    requests, micros, p50, p99, errors, _status = (int(v) for v in line.split()[1:])
+    return requests, micros / 1e6, p50 / 1e6, p99 / 1e6, errors
+
+
+def with_httpx(
+    base: str, tokens: list[str], requests: int, method: str, paths: list[str], body: Any
+) -> tuple[int, float, float, float, int]:
+    """`requests` calls over one httpx client per token, in this process: like `with_wrk`."""
+    seconds, latencies, errors = asyncio.run(
+        load(base, tokens, requests, lambda i, n: (method, random.choice(paths), body))
+    )
     q = statistics.quantiles(latencies, n=100)
+    return len(latencies), seconds, q[49], q[98], errors
+
+
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _lua_list(items: list[str]) -> str:
+    return "{" + ",".join(_lua_string(i) for i in items) + "}"
+
+
+def report(name: str, requests: int, seconds: float, p50: float, p99: float, errors: int) -> None:
     print(
-        f"{name:<8} {len(latencies):>6} requests  {len(latencies) / seconds:>7.0f}/s  "
-        f"p50 {q[49] * 1000:6.1f} ms  p99 {q[98] * 1000:6.1f} ms  errors {errors}"
+        f"{name:<8} {requests:>6} requests  {requests / seconds:>7.0f}/s  "
+        f"p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  errors {errors}"
     )
 
 
@@ -183,13 +267,18 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=100_000)
     parser.add_argument("--mine", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=4_000)
+    parser.add_argument("--requests", type=int, default=4_000, help="per phase, with httpx")
+    parser.add_argument("--seconds", type=int, default=20, help="per phase, with wrk")
+    parser.add_argument("--httpx", action="store_true", help="load from httpx even with wrk")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8097)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the bench database of an earlier run"
+    )
     args = parser.parse_args()
     url = database_url()
     started = time.perf_counter()
-    tokens = prepare(url, args.total, args.mine, args.clients)
+    tokens = prepare(url, args.total, args.mine, args.clients, args.reuse)
     print(
         f"seeded {args.total} tickets ({args.mine} for one citizen) "
         f"in {time.perf_counter() - started:.0f} s"
@@ -199,40 +288,30 @@ def main() -> None:
     mine = list(
         Ticket.objects.filter(citizen__user__email="warga0@example.com").values_list(
             "number", flat=True
-        )
+        )[: args.mine]
     )
     server = start_server(url, args.port, args.workers)
     base = f"http://127.0.0.1:{args.port}"
+    use_wrk = shutil.which("wrk") is not None and not args.httpx
+    print(f"load: {'wrk' if use_wrk else 'httpx'}, {args.clients} clients, {args.workers} workers")
+
+    def measure(name: str, tokens: list[str], method: str, paths: list[str], body: Any) -> None:
+        if use_wrk:
+            figures = with_wrk(base, tokens, args.seconds, method, paths, body)
+        else:
+            figures = with_httpx(base, tokens, args.requests, method, paths, body)
+        report(name, *figures)
+
     try:
         body = {
             "category": "layanan-publik",
             "subject": "Jalan rusak",
             "description": "Lubang besar di Jl. Melati",
         }
-        report(
-            "create",
-            *asyncio.run(
-                load(base, tokens, args.requests, lambda i, n: ("POST", "/api/v1/tickets/", body))
-            ),
-        )
+        measure("create", tokens, "POST", ["/api/v1/tickets/"], body)
         first = tokens[:1] * args.clients  # every client reads the citizen with 10,000 tickets
-        report(
-            "list",
-            *asyncio.run(
-                load(base, first, args.requests, lambda i, n: ("GET", "/api/v1/tickets/", None))
-            ),
-        )
-        report(
-            "detail",
-            *asyncio.run(
-                load(
-                    base,
-                    first,
-                    args.requests,
-                    lambda i, n: ("GET", f"/api/v1/tickets/{random.choice(mine)}/", None),
-                )
-            ),
-        )
+        measure("list", first, "GET", ["/api/v1/tickets/"], None)
+        measure("detail", first, "GET", [f"/api/v1/tickets/{n}/" for n in mine], None)
     finally:
         server.terminate()
         server.wait(timeout=20)
