@@ -48,3 +48,50 @@ class ChannelAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} / {self.slug}"
+
+
+class Delivery(models.Model):
+    """One event a provider delivered, stored raw before it is acknowledged.
+
+    Providers deliver at least once: the (account, external id) constraint keeps one row
+    per event however often it arrives, and processing works from the stored row, so an
+    event acknowledged while Redis or the worker was down is processed when they return.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="deliveries")
+    external_id = models.CharField(
+        max_length=255, help_text=_("The provider's id for this event (see REFERENCE 0.3).")
+    )
+    event = models.JSONField(help_text=_("The event as delivered, with its envelope context."))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "complaints.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="delivery_unique"),
+        ]
+        indexes = [
+            # The sweep reads only what is still pending, oldest first.
+            models.Index(
+                fields=["next_attempt_at", "received_at"],
+                condition=models.Q(state="pending"),
+                name="delivery_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.external_id}"

@@ -179,6 +179,17 @@ class Message(models.Model):
     )
     delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, blank=True)
     delivery_error = models.TextField(blank=True)
+    is_public = models.BooleanField(
+        default=False, help_text=_("Posted where anyone can read it (a comment or a mention).")
+    )
+    in_reply_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The message this one answers on the channel."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include("complaints.api.urls")),
     path("open311/v2/", include("complaints.open311.urls")),
+    path("webhooks/", include("channels_ingest.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path(settings.ADUAN_ADMIN_URL, admin.site.urls),

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
-from complaints.choices import AuthorKind, DeliveryStatus, Direction, EventKind, Priority, Status
+from complaints.choices import (
+    AuthorKind,
+    Channel,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    Priority,
+    Status,
+)
 from complaints.exceptions import IdempotencyMismatch
 from complaints.models import Attachment, Category, Citizen, IdempotencyKey, Message, Ticket
 from complaints.numbers import generate_number
@@ -29,6 +38,10 @@ from complaints.services.lifecycle import transition_ticket
 logger = logging.getLogger(__name__)
 
 NUMBER_ATTEMPTS = 8
+# Channels whose outbound messages a provider delivers (and reports on).
+DELIVERED_CHANNELS = frozenset(
+    {Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM, Channel.X, Channel.TELEGRAM}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,7 @@ def open_ticket(
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
     by: Any = None,
+    is_public: bool = False,
 ) -> Ticket:
     """A new ticket, numbered in the same transaction that stores its first message.
 
@@ -97,6 +111,7 @@ def open_ticket(
                     body=body,
                     external_id=external_id,
                     attachments=attachments,
+                    is_public=is_public,
                 )
         except IntegrityError:
             if existing := _message_by_external_id(channel, external_id):
@@ -121,11 +136,14 @@ def post_message(
     is_internal: bool = False,
     external_id: str = "",
     attachments: Sequence[NewAttachment] = (),
+    is_public: bool = False,
+    in_reply_to: Message | None = None,
 ) -> Message:
     """Adds a message to the conversation.
 
     Citizens' messages are inbound and resume a ticket waiting for them; a person's
-    first public outbound reply stops the first-response clock. Idempotent on the
+    first public outbound reply stops the first-response clock. Outbound messages on a
+    chat or social channel are queued and sent after commit. Idempotent on the
     channel's message id.
     """
     author_kind = AuthorKind(author_kind)
@@ -149,6 +167,8 @@ def post_message(
                 external_id=external_id,
                 attachments=attachments,
                 is_internal=is_internal,
+                is_public=is_public,
+                in_reply_to=in_reply_to,
             )
     except IntegrityError:
         if existing := _message_by_external_id(channel, external_id):
@@ -162,6 +182,10 @@ def post_message(
             first_response_at=message.created_at
         )
         ticket.first_response_at = message.created_at
+    if message.delivery_status == DeliveryStatus.QUEUED and channel in DELIVERED_CHANNELS:
+        from channels_ingest.tasks import send_message  # the channels app depends on this one
+
+        transaction.on_commit(partial(send_message.enqueue, message.pk))
     broadcast(ticket, "message.created", message=message.pk)
     return message
 
@@ -205,6 +229,8 @@ def _store_message(
     external_id: str,
     attachments: Sequence[NewAttachment],
     is_internal: bool = False,
+    is_public: bool = False,
+    in_reply_to: Message | None = None,
 ) -> Message:
     outbound_public = direction == Direction.OUTBOUND and not is_internal
     message = Message.objects.create(
@@ -217,6 +243,8 @@ def _store_message(
         body=body,
         external_id=external_id,
         delivery_status=DeliveryStatus.QUEUED if outbound_public else "",
+        is_public=is_public,
+        in_reply_to=in_reply_to,
     )
     for item in attachments:
         Attachment.objects.create(

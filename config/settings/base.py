@@ -189,7 +189,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Queueing from a request gives up fast when Redis is gone (the work is in PostgreSQL and
+# the periodic sweep finds it): one quick retry instead of kombu's default ~6 s of them.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "connect_retries_timeout": 1,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -197,7 +206,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "complaints.tasks.close_resolved_tickets",
         "schedule": 3600.0,
     },
+    "sweep-channels": {
+        "task": "channels_ingest.tasks.sweep_channels",
+        "schedule": env.float("ADUAN_CHANNEL_SWEEP_SECONDS", default=60.0),
+    },
 }
+
+# --- Channel providers (base URLs overridable for a proxy or a local test double) -------
+WHATSAPP_API_BASE = env.str("WHATSAPP_API_BASE", default="https://graph.facebook.com")
+META_GRAPH_API_BASE = env.str("META_GRAPH_API_BASE", default="https://graph.facebook.com")
+META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v24.0")
+TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
+X_API_BASE = env.str("X_API_BASE", default="https://api.x.com")
 
 # --- Authentication ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,166 @@
+"""Sending on the citizen's channel: one function per provider, one result shape.
+
+Base URLs come from settings (WHATSAPP_API_BASE, META_GRAPH_API_BASE, TELEGRAM_API_BASE,
+X_API_BASE) so a deployment can go through a proxy and tests through a local double.
+The message row exists (queued) before any call, so a retry never invents a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from channels_ingest.models import ChannelAccount
+from complaints.choices import Channel
+from complaints.models import ChannelIdentity, Message
+
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# Provider error codes worth retrying (throttling, transient faults).
+RETRYABLE_CODES = frozenset({130429, 131000, 131056, 2, 4, 17, 32, 613})
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    ok: bool
+    external_id: str = ""
+    retryable: bool = False
+    error: str = ""
+
+
+def send(message: Message) -> Sent:
+    """Delivers an outbound message through its ticket's channel account."""
+    account = message.ticket.channel_account
+    if account is None or not account.is_active:
+        return Sent(False, error="no active channel account for this conversation")
+    if not account.access_token:
+        return Sent(False, error=f"{account} has no access token")
+    sender = {
+        Channel.WHATSAPP: _whatsapp,
+        Channel.MESSENGER: _meta,
+        Channel.INSTAGRAM: _meta,
+        Channel.X: _x,
+        Channel.TELEGRAM: _telegram,
+    }.get(Channel(message.channel))
+    if sender is None:
+        return Sent(False, error=f"cannot send on {message.channel}")
+    recipient = _recipient(message)
+    try:
+        return sender(account, message, recipient)
+    except httpx.HTTPError as exc:
+        return Sent(False, retryable=True, error=f"{type(exc).__name__}: {exc}")
+
+
+def _recipient(message: Message) -> str:
+    identity = ChannelIdentity.objects.filter(
+        citizen_id=message.ticket.citizen_id, channel=message.channel
+    ).first()
+    return identity.address if identity else ""
+
+
+def _graph(base: str, path: str) -> str:
+    return f"{base.rstrip('/')}/{settings.META_GRAPH_VERSION}/{path}"
+
+
+def _whatsapp(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": recipient.lstrip("+"),
+        "type": "text",
+        "text": {"preview_url": False, "body": message.body[:4096]},
+        "biz_opaque_callback_data": str(message.pk),
+    }
+    if message.in_reply_to and message.in_reply_to.external_id:
+        body["context"] = {"message_id": message.in_reply_to.external_id}
+    url = _graph(settings.WHATSAPP_API_BASE, f"{account.address}/messages")
+    reply = _post(url, account.access_token, body)
+    return _meta_result(reply, lambda data: data["messages"][0]["id"])
+
+
+def _meta(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+    base = settings.META_GRAPH_API_BASE
+    replied = message.in_reply_to
+    if message.is_public and replied and replied.external_id:
+        # A public answer under the citizen's comment (FB comments / IG replies edge).
+        edge = "replies" if message.channel == Channel.INSTAGRAM else "comments"
+        url = _graph(base, f"{replied.external_id}/{edge}")
+        reply = _post(url, account.access_token, {"message": message.body})
+        return _meta_result(reply, lambda data: data["id"])
+    body = {
+        "recipient": {"id": recipient},
+        "messaging_type": "RESPONSE",
+        "message": {"text": message.body[:2000]},
+    }
+    reply = _post(_graph(base, f"{account.address}/messages"), account.access_token, body)
+    return _meta_result(reply, lambda data: data["message_id"])
+
+
+def _x(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+    base = settings.X_API_BASE.rstrip("/")
+    replied = message.in_reply_to
+    if message.is_public and replied and replied.external_id:
+        body: dict[str, Any] = {
+            "text": message.body,
+            "reply": {"in_reply_to_tweet_id": replied.external_id},
+        }
+        reply = _post(f"{base}/2/tweets", account.access_token, body)
+        key = "id"
+    else:
+        url = f"{base}/2/dm_conversations/with/{recipient}/messages"
+        reply = _post(url, account.access_token, {"text": message.body})
+        key = "dm_event_id"
+    if reply.status_code in (200, 201):
+        return Sent(True, external_id=str(reply.json()["data"][key]))
+    retryable = reply.status_code == 429 or reply.status_code >= 500
+    return Sent(False, retryable=retryable, error=f"X {reply.status_code}: {reply.text[:500]}")
+
+
+def _telegram(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+    body: dict[str, Any] = {
+        "chat_id": int(recipient),
+        "text": message.body[:4096],
+        "link_preview_options": {"is_disabled": True},
+    }
+    replied = message.in_reply_to
+    if replied and ":" in replied.external_id:
+        body["reply_parameters"] = {
+            "message_id": int(replied.external_id.rsplit(":", 1)[1]),
+            "allow_sending_without_reply": True,
+        }
+    base = settings.TELEGRAM_API_BASE.rstrip("/")
+    reply = httpx.post(f"{base}/bot{account.access_token}/sendMessage", json=body, timeout=TIMEOUT)
+    data = _json(reply)
+    if data.get("ok"):
+        chat, sent_id = data["result"]["chat"]["id"], data["result"]["message_id"]
+        return Sent(True, external_id=f"{chat}:{sent_id}")
+    code = int(data.get("error_code") or reply.status_code)
+    retryable = code == 429 or code >= 500
+    return Sent(False, retryable=retryable, error=f"Telegram {code}: {data.get('description', '')}")
+
+
+def _post(url: str, token: str, body: dict[str, Any]) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.post(url, json=body, headers=headers, timeout=TIMEOUT)
+
+
+def _meta_result(reply: httpx.Response, external_id: Any) -> Sent:
+    data = _json(reply)
+    if reply.status_code == 200 and "error" not in data:
+        return Sent(True, external_id=str(external_id(data)))
+    error = data.get("error") or {}
+    code = error.get("code")
+    retryable = reply.status_code >= 500 or code in RETRYABLE_CODES
+    return Sent(
+        False, retryable=retryable, error=f"{code}: {error.get('message', reply.text[:500])}"
+    )
+
+
+def _json(reply: httpx.Response) -> dict[str, Any]:
+    try:
+        data = reply.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

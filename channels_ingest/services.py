@@ -1,0 +1,252 @@
+"""The inbox: store verified deliveries, then turn each event into messages and tickets.
+
+Store, acknowledge, process. A webhook view calls `store_deliveries` (one INSERT ... ON
+CONFLICT DO NOTHING, so a redelivered event changes nothing) and answers 200; processing
+runs from the stored rows in a Celery task, and `process_due` picks up whatever is left
+pending (Redis was down, a worker died, processing failed and waits for its retry).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels_ingest.models import ChannelAccount, Delivery
+from channels_ingest.parsers import Inbound, StatusUpdate, read_event, split
+from complaints import services as complaints
+from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
+from complaints.models import ChannelIdentity, Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+# A ticket in one of these states takes the citizen's next message on the same channel.
+THREAD_STATES = (
+    Status.NEW,
+    Status.TRIAGED,
+    Status.IN_PROGRESS,
+    Status.WAITING_CITIZEN,
+    Status.WITH_PARTNER,
+    Status.RESOLVED,
+)
+STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+}
+
+
+def store_deliveries(account: ChannelAccount, payload: Any) -> list[str]:
+    """Keeps every event of a verified delivery; returns their provider ids.
+
+    Raises ValueError for a payload that is not the provider's format.
+    """
+    try:
+        events = split(account.kind, payload)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a {account.kind} webhook payload: {exc!r}") from exc
+    rows = [Delivery(account=account, external_id=key[:255], event=event) for key, event in events]
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    keys = [row.external_id for row in rows]
+    if keys:
+        from channels_ingest.tasks import process_deliveries
+
+        transaction.on_commit(lambda: process_deliveries.enqueue(account.pk, keys))
+    return keys
+
+
+def process_deliveries(account_id: int, keys: list[str]) -> None:
+    pending = Delivery.objects.filter(
+        account_id=account_id, external_id__in=keys, state=Delivery.State.PENDING
+    ).values_list("pk", flat=True)
+    for pk in list(pending):
+        process_delivery(pk)
+
+
+def process_due(limit: int = 500) -> int:
+    """Processes pending deliveries whose turn has come, oldest first; returns how many."""
+    now = timezone.now()
+    due = Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        state=Delivery.State.PENDING,
+    ).order_by("received_at")
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        process_delivery(pk)
+    return len(ids)
+
+
+def process_delivery(delivery_id: int) -> None:
+    """Applies one stored event, once: locked, skipped if another worker has it or did it."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .select_related("account")
+            .filter(pk=delivery_id, state=Delivery.State.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return
+        try:
+            with transaction.atomic():
+                message = _apply(delivery)
+        except Exception as exc:
+            _failed(delivery, exc)
+            return
+        delivery.state = Delivery.State.PROCESSED if message else Delivery.State.IGNORED
+        delivery.message = message if isinstance(message, Message) else None
+        delivery.processed_at = timezone.now()
+        delivery.last_error = ""
+        delivery.save(update_fields=["state", "message", "processed_at", "last_error"])
+
+
+def _failed(delivery: Delivery, exc: Exception) -> None:
+    delivery.attempts += 1
+    delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.state = Delivery.State.FAILED
+        logger.error("delivery %s failed for good: %s", delivery, delivery.last_error)
+    else:
+        backoff = timedelta(seconds=min(30 * 2**delivery.attempts, 3600))
+        delivery.next_attempt_at = timezone.now() + backoff
+        logger.warning("delivery %s failed, retry in %s: %r", delivery, backoff, exc)
+    delivery.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
+
+
+def _apply(delivery: Delivery) -> Message | bool | None:
+    record = read_event(delivery.account.kind, delivery.event)
+    if record is None:
+        return None
+    if isinstance(record, StatusUpdate):
+        return apply_status(record) > 0
+    return receive(delivery.account, record)
+
+
+def receive(account: ChannelAccount, inbound: Inbound) -> Message:
+    """Stores a citizen's message on its ticket (or a new one) and acknowledges it."""
+    if inbound.edit and (earlier := _message(inbound.channel, inbound.external_id)):
+        Message.objects.filter(pk=earlier.pk).update(body=_body(inbound))
+        return earlier
+    citizen = complaints.identify_citizen(
+        channel=inbound.channel, address=inbound.sender, name=inbound.sender_name
+    )
+    ticket = _thread(account, inbound, citizen.pk)
+    if ticket is None:
+        ticket = complaints.open_ticket(
+            citizen=citizen,
+            channel=inbound.channel,
+            subject="",
+            body=_body(inbound),
+            channel_account=account,
+            external_id=inbound.external_id,
+            address=inbound.location.label if inbound.location else "",
+            latitude=inbound.location.latitude if inbound.location else None,
+            longitude=inbound.location.longitude if inbound.location else None,
+            is_public=inbound.is_public,
+        )
+        message = Message.objects.get(channel=inbound.channel, external_id=inbound.external_id)
+        if message.ticket_id == ticket.pk and not _acknowledged(ticket):
+            _acknowledge(ticket, message)
+        return message
+    return complaints.post_message(
+        ticket=ticket,
+        body=_body(inbound),
+        author_kind=AuthorKind.CITIZEN,
+        channel=inbound.channel,
+        external_id=inbound.external_id,
+        is_public=inbound.is_public,
+        in_reply_to=_message(inbound.channel, inbound.reply_to) if inbound.reply_to else None,
+    )
+
+
+def _thread(account: ChannelAccount, inbound: Inbound, citizen_id: int) -> Ticket | None:
+    """The open ticket this message continues: the one it replies to, else (in private
+    conversations) the citizen's open ticket on this channel account."""
+    parent = _message(inbound.channel, inbound.reply_to) if inbound.reply_to else None
+    if parent and parent.ticket.status in THREAD_STATES:
+        ticket: Ticket = parent.ticket
+        return ticket
+    if inbound.is_public:
+        return None  # a new public post is a new complaint
+    open_tickets = Ticket.objects.filter(
+        citizen_id=citizen_id,
+        channel=inbound.channel,
+        channel_account=account,
+        status__in=THREAD_STATES,
+    )
+    found: Ticket | None = open_tickets.order_by("-created_at").first()
+    return found
+
+
+def _acknowledge(ticket: Ticket, message: Message) -> None:
+    """The ticket number, at once, on the same channel. On public channels nothing else:
+    the details continue in private."""
+    if message.is_public:
+        body = _(
+            "Terima kasih, laporan Anda kami terima dengan nomor %(number)s. "
+            "Detailnya kami lanjutkan lewat pesan pribadi."
+        ) % {"number": ticket.number}
+    else:
+        body = _(
+            "Terima kasih, pengaduan Anda tercatat dengan nomor %(number)s. "
+            "Simpan nomor ini; balas pesan ini untuk menambah keterangan."
+        ) % {"number": ticket.number}
+    complaints.post_message(
+        ticket=ticket,
+        body=body,
+        author_kind=AuthorKind.SYSTEM,
+        channel=message.channel,
+        is_public=message.is_public,
+        in_reply_to=message,
+    )
+
+
+def _acknowledged(ticket: Ticket) -> bool:
+    return ticket.messages.filter(
+        direction=Direction.OUTBOUND, author_kind=AuthorKind.SYSTEM
+    ).exists()
+
+
+def apply_status(update: StatusUpdate) -> int:
+    """Moves our messages' delivery status forward (failed overrides); returns how many."""
+    ours = Message.objects.filter(channel=update.channel, direction=Direction.OUTBOUND)
+    if update.external_ids:
+        ours = ours.filter(external_id__in=update.external_ids)
+    elif update.watermark and update.recipient:
+        citizens = ChannelIdentity.objects.filter(
+            channel=update.channel, address=update.recipient
+        ).values("citizen_id")
+        ours = ours.filter(ticket__citizen_id__in=citizens, created_at__lte=update.watermark)
+    else:
+        return 0
+    if update.status == DeliveryStatus.FAILED:
+        return ours.update(delivery_status=DeliveryStatus.FAILED, delivery_error=update.error)
+    rank = STATUS_RANK.get(DeliveryStatus(update.status), 0)
+    behind = [s for s, r in STATUS_RANK.items() if r < rank]
+    return ours.filter(delivery_status__in=behind).update(delivery_status=update.status)
+
+
+def _message(channel: str, external_id: str) -> Message | None:
+    found = Message.objects.select_related("ticket").filter(
+        channel=channel, external_id=external_id
+    )
+    return found.first()
+
+
+def _body(inbound: Inbound) -> str:
+    parts = [inbound.text.strip()]
+    if inbound.location and not inbound.text:
+        parts.append(
+            _("Lokasi: %(lat)s, %(lng)s")
+            % {"lat": inbound.location.latitude, "lng": inbound.location.longitude}
+        )
+    for media in inbound.media:
+        parts.append(_("[Lampiran %(kind)s %(name)s]") % {"kind": media.kind, "name": media.name})
+    return "\n".join(p for p in parts if p).strip() or _("(pesan tanpa teks)")

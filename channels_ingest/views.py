@@ -1,0 +1,72 @@
+"""Provider webhooks at /webhooks/<kind>/<slug>/: verify, store, acknowledge.
+
+The order is fixed (REFERENCE 0.1): raw body, authenticate, parse, store, 200. Nothing is
+parsed before the signature holds, nothing is stored when it does not, and processing
+happens after the answer, from the stored rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from channels_ingest.models import ChannelAccount
+from channels_ingest.services import store_deliveries
+from channels_ingest.signatures import META_KINDS, is_signed, meta_challenge, x_crc_response
+from complaints.choices import Channel
+from config.health import unavailable
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_KINDS = frozenset(
+    {Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM, Channel.X, Channel.TELEGRAM}
+)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def webhook(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
+    if kind not in WEBHOOK_KINDS:
+        raise Http404
+    account = ChannelAccount.objects.filter(kind=kind, slug=slug, is_active=True).first()
+    if account is None:
+        raise Http404
+    if request.method == "GET":
+        return _handshake(account, request)
+    if not account.webhook_secret:
+        logger.error("%s has no webhook secret: refusing every delivery", account)
+        return unavailable()
+    body = request.body  # raw bytes, before anything parses them
+    if not is_signed(kind, account.webhook_secret, request.headers, body):
+        logger.warning("%s: delivery with a missing or wrong signature refused", account)
+        return _refused("Invalid signature.")
+    try:
+        payload = json.loads(body)
+        with transaction.atomic():
+            store_deliveries(account, payload)
+    except ValueError as exc:
+        logger.error("%s: signed delivery that cannot be read: %s", account, exc)
+        return JsonResponse({"code": "invalid", "detail": "Not a readable payload."}, status=400)
+    return HttpResponse(status=200)
+
+
+def _handshake(account: ChannelAccount, request: HttpRequest) -> HttpResponse:
+    if account.kind in META_KINDS:
+        challenge = meta_challenge(account.verify_token, request.GET)
+        if challenge is None:
+            return _refused("Verification refused.")
+        return HttpResponse(challenge, content_type="text/plain")
+    if account.kind == Channel.X and "crc_token" in request.GET:
+        if not account.webhook_secret:
+            return unavailable()
+        return JsonResponse(x_crc_response(account.webhook_secret, request.GET["crc_token"]))
+    return HttpResponse(status=405, headers={"Allow": "POST"})
+
+
+def _refused(detail: str) -> JsonResponse:
+    return JsonResponse({"code": "forbidden", "detail": detail}, status=403)
