@@ -8,13 +8,15 @@ The message row exists (queued) before any call, so a retry never invents a mess
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 
 from channels_ingest.models import ChannelAccount
-from complaints.choices import Channel
+from complaints.choices import Channel, Direction
 from complaints.models import ChannelIdentity, Message
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -28,6 +30,13 @@ class Sent:
     external_id: str = ""
     retryable: bool = False
     error: str = ""
+    note: str = ""  # how it went out, when not as written
+
+
+# WhatsApp's customer-service window: free-form messages only this long after the
+# citizen's last message; keep a margin so a send cannot cross the edge in flight.
+WHATSAPP_WINDOW = timedelta(hours=24)
+WHATSAPP_MARGIN = timedelta(minutes=5)
 
 
 def send(message: Message) -> Sent:
@@ -69,15 +78,56 @@ def _whatsapp(account: ChannelAccount, message: Message, recipient: str) -> Sent
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": recipient.lstrip("+"),
-        "type": "text",
-        "text": {"preview_url": False, "body": message.body[:4096]},
         "biz_opaque_callback_data": str(message.pk),
     }
-    if message.in_reply_to and message.in_reply_to.external_id:
-        body["context"] = {"message_id": message.in_reply_to.external_id}
+    note = ""
+    if _whatsapp_window_open(account, message):
+        body |= {"type": "text", "text": {"preview_url": False, "body": message.body[:4096]}}
+        if message.in_reply_to and message.in_reply_to.external_id:
+            body["context"] = {"message_id": message.in_reply_to.external_id}
+    else:
+        template = account.settings.get("whatsapp_template")
+        if not template:
+            return Sent(
+                False,
+                error="Outside WhatsApp's 24-hour window and no template is configured for "
+                f"{account}: the citizen has to write first, or use another channel.",
+            )
+        body |= {"type": "template", "template": _template(template, message)}
+        note = (
+            "Sent as WhatsApp template "
+            f"'{template['name']}': the citizen's last message is more than 24 hours old."
+        )
     url = _graph(settings.WHATSAPP_API_BASE, f"{account.address}/messages")
     reply = _post(url, account.access_token, body)
-    return _meta_result(reply, lambda data: data["messages"][0]["id"])
+    sent = _meta_result(reply, lambda data: data["messages"][0]["id"])
+    return Sent(sent.ok, sent.external_id, sent.retryable, sent.error, note if sent.ok else "")
+
+
+def _whatsapp_window_open(account: ChannelAccount, message: Message) -> bool:
+    last = (
+        Message.objects.filter(
+            channel=Channel.WHATSAPP,
+            direction=Direction.INBOUND,
+            ticket__citizen_id=message.ticket.citizen_id,
+            ticket__channel_account=account,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return last is not None and timezone.now() < last + WHATSAPP_WINDOW - WHATSAPP_MARGIN
+
+
+def _template(template: dict[str, str], message: Message) -> dict[str, Any]:
+    """An approved utility template: {{1}} the ticket number, {{2}} the reply (one line)."""
+    text = " ".join(message.body.split())[:900]  # parameters take no newlines or tabs
+    parameters = [{"type": "text", "text": message.ticket.number}, {"type": "text", "text": text}]
+    return {
+        "name": template["name"],
+        "language": {"code": template.get("language", "id")},
+        "components": [{"type": "body", "parameters": parameters}],
+    }
 
 
 def _meta(account: ChannelAccount, message: Message, recipient: str) -> Sent:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from channels_ingest import outbound, services
 from complaints.choices import DeliveryStatus, Direction
 from complaints.models import Message
+from complaints.services.common import broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ def process_deliveries(account_id: int, keys: list[str]) -> None:
     services.process_deliveries(account_id, keys)
 
 
-@shared_task(base=Enqueueable, bind=True, acks_late=True, max_retries=SEND_ATTEMPTS)
-def send_message(self: Task, message_id: int) -> None:  # type: ignore[type-arg]
+@shared_task(base=Enqueueable, acks_late=True)
+def send_message(message_id: int, attempt: int = 0) -> None:
     """Sends a queued outbound message, retrying transient failures with backoff.
 
     The row stays locked during the call, so two workers never send the same message."""
@@ -54,17 +55,24 @@ def send_message(self: Task, message_id: int) -> None:  # type: ignore[type-arg]
             return  # sent already, or another worker is sending it
         result = outbound.send(message)
         message.delivery_error = result.error
+        message.delivery_note = result.note
         if result.ok:
             message.external_id = result.external_id
             message.delivery_status = DeliveryStatus.SENT
-        elif result.retryable and self.request.retries < SEND_ATTEMPTS:
+        elif result.retryable and attempt < SEND_ATTEMPTS:
             retry = True
         else:
             message.delivery_status = DeliveryStatus.FAILED
             logger.warning("message %s not sent: %s", message.pk, result.error)
-        message.save(update_fields=["external_id", "delivery_status", "delivery_error"])
-    if retry:
-        raise self.retry(countdown=2 ** (self.request.retries + 1))
+        message.save(
+            update_fields=["external_id", "delivery_status", "delivery_error", "delivery_note"]
+        )
+        broadcast(message.ticket, "message.updated", message=message.pk)
+    if retry:  # backoff 2, 4, 8, 16, 32 s; if the queue is gone, the sweep resends it
+        try:
+            send_message.apply_async((message_id, attempt + 1), countdown=2 ** (attempt + 1))
+        except Exception:
+            logger.warning("could not queue a retry of message %s", message_id, exc_info=True)
 
 
 @shared_task(acks_late=True)

@@ -179,6 +179,11 @@ class Message(models.Model):
     )
     delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, blank=True)
     delivery_error = models.TextField(blank=True)
+    delivery_note = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_("How the channel carried it, when not as written (e.g. as a template)."),
+    )
     is_public = models.BooleanField(
         default=False, help_text=_("Posted where anyone can read it (a comment or a mention).")
     )

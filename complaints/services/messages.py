@@ -30,6 +30,7 @@ from complaints.choices import (
 from complaints.exceptions import IdempotencyMismatch
 from complaints.models import Attachment, Category, Citizen, IdempotencyKey, Message, Ticket
 from complaints.numbers import generate_number
+from complaints.privacy import personal_data_in
 from complaints.roles import Role, role_of
 from complaints.selectors import tickets_visible_to
 from complaints.services.common import broadcast, parse_priority, record_event
@@ -148,6 +149,8 @@ def post_message(
     """
     author_kind = AuthorKind(author_kind)
     _check_can_post(ticket, author_kind=author_kind, by=by, is_internal=is_internal)
+    if is_public and author_kind is not AuthorKind.CITIZEN:
+        _check_public(body)
     _check_attachments(attachments)
     if not body.strip() and not attachments:
         raise ValidationError({"body": _("A message needs text or an attachment.")})
@@ -188,6 +191,20 @@ def post_message(
         transaction.on_commit(partial(send_message.enqueue, message.pk))
     broadcast(ticket, "message.created", message=message.pk)
     return message
+
+
+def _check_public(body: str) -> None:
+    """A public post carries no personal data: refused, with what was found."""
+    if found := personal_data_in(body):
+        raise ValidationError(
+            {
+                "body": _(
+                    "A public reply cannot contain personal data (found: %(found)s). "
+                    "Send it as a private message instead."
+                )
+                % {"found": ", ".join(found)}
+            }
+        )
 
 
 def _resume_on_reply(ticket: Ticket) -> Ticket:

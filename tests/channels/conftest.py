@@ -74,7 +74,9 @@ def provider(settings: Any) -> Iterator[respx.MockRouter]:
         setattr(settings, name, base)
     ids = itertools.count(1)
     with respx.mock(assert_all_called=False) as router:
-        router.post(url__regex=r"http://whatsapp\.provider\.test/v[\d.]+/\d+/messages").mock(
+        router.post(
+            url__regex=r"http://whatsapp\.provider\.test/v[\d.]+/\d+/messages", name="whatsapp"
+        ).mock(
             side_effect=lambda request: httpx.Response(
                 200, json={"messages": [{"id": f"wamid.OUT{next(ids)}"}]}
             )
