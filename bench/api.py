@@ -32,31 +32,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import bench_database_url, fresh_database, report, start_server  # noqa: E402
+
 BENCH_DB = "aduan_bench_api"
-
-
-def database_url() -> str:
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database).")
-    return base.rsplit("/", 1)[0] + "/" + BENCH_DB
 
 
 def prepare(url: str, total: int, mine: int, clients: int, reuse: bool) -> list[str]:
     """Fresh database with `total` tickets, `mine` of them the first citizen's; returns tokens.
 
     With `reuse`, an existing bench database seeded with the same figures is kept."""
-    env = os.environ | {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"}
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if not (reuse and exists):
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-            exists = None
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    kept = fresh_database(url, keep=reuse)
     os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"})
     import django
 
@@ -64,7 +49,7 @@ def prepare(url: str, total: int, mine: int, clients: int, reuse: bool) -> list[
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if exists:
+    if kept:
         from complaints.models import Citizen
         from complaints.services import api_token_for
 
@@ -127,40 +112,6 @@ def _seed(total: int, mine: int, clients: int) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a live system
     return [api_token_for(c.user) for c in citizens]  # type: ignore[arg-type]
-
-
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "THROTTLE_TICKET_CREATE": "1000000/min",
-        "THROTTLE_USER": "1000000/min",
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--lifespan",
-        "off",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("the server did not start")
 
 
 async def load(
@@ -253,13 +204,6 @@ def _lua_list(items: list[str]) -> str:
     return "{" + ",".join(_lua_string(i) for i in items) + "}"
 
 
-def report(name: str, requests: int, seconds: float, p50: float, p99: float, errors: int) -> None:
-    print(
-        f"{name:<8} {requests:>6} requests  {requests / seconds:>7.0f}/s  "
-        f"p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  errors {errors}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -276,7 +220,7 @@ def main() -> None:
         "--reuse", action="store_true", help="keep the bench database of an earlier run"
     )
     args = parser.parse_args()
-    url = database_url()
+    url = bench_database_url(BENCH_DB)
     started = time.perf_counter()
     tokens = prepare(url, args.total, args.mine, args.clients, args.reuse)
     print(
@@ -290,7 +234,14 @@ def main() -> None:
             "number", flat=True
         )[: args.mine]
     )
-    server = start_server(url, args.port, args.workers)
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "THROTTLE_TICKET_CREATE": "1000000/min",
+        "THROTTLE_USER": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = start_server(env, args.port, args.workers)
     base = f"http://127.0.0.1:{args.port}"
     use_wrk = shutil.which("wrk") is not None and not args.httpx
     print(f"load: {'wrk' if use_wrk else 'httpx'}, {args.clients} clients, {args.workers} workers")

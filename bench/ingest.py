@@ -1,0 +1,257 @@
+"""Signed WhatsApp deliveries against a running server and Celery worker.
+
+Creates a database `aduan_bench_ingest` on the PostgreSQL of DATABASE_URL, starts uvicorn
+and a Celery worker on REDIS_URL, and a local stand-in for the Graph API that answers the
+acknowledgements. Then `--clients` senders post distinct signed deliveries (each a new
+citizen's complaint) for `--seconds`, and the bench prints deliveries acknowledged per
+second with p50/p99 latency, and how fast they were processed end to end (numbered,
+stored as messages, acknowledgement sent).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/aduan REDIS_URL=redis://127.0.0.1:6379/5 \\
+        .venv/bin/python bench/ingest.py
+
+The load comes from wrk (`apt-get install wrk`), which leaves the cores to the system
+under test; without wrk, from httpx clients in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.common import bench_database_url, fresh_database, report, start_server  # noqa: E402
+
+BENCH_DB = "aduan_bench_ingest"
+SECRET = "bench-app-secret"  # noqa: S105 - the bench's own channel account
+PHONE_NUMBER_ID = "109876543210987"
+
+WRK_SCRIPT = """
+local bodies, signatures = {}, {}
+for line in io.lines("%(bodies)s") do
+  local tab = line:find("\\t")
+  signatures[#signatures + 1] = line:sub(1, tab - 1)
+  bodies[#bodies + 1] = line:sub(tab + 1)
+end
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function request()
+  id = (id or 0) + %(threads)d
+  local n = (id %% #bodies) + 1
+  local headers = {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = signatures[n]}
+  return wrk.format("POST", "/webhooks/whatsapp/bench/", headers, bodies[n])
+end
+function done(summary, latency, requests)
+  io.write(string.format("WRK %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def delivery(n: int) -> bytes:
+    """One signed-to-be WhatsApp text from a citizen of its own."""
+    sender = f"6281{n:09d}"
+    message = {
+        "from": sender,
+        "id": f"wamid.BENCH{n:09d}",
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": f"Aduan {n}: paket obat isoman belum diantar, mohon dicek."},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "628111900112", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": f"Warga {n}"}, "wa_id": sender}],
+        "messages": [message],
+    }
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+class GraphDouble(BaseHTTPRequestHandler):
+    """The Graph API's send endpoint on loopback: every send gets an id."""
+
+    protocol_version = "HTTP/1.1"
+    count = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        GraphDouble.count += 1
+        answer = json.dumps({"messages": [{"id": f"wamid.OUT{GraphDouble.count}"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def prepare(url: str) -> None:
+    fresh_database(url)
+    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"})
+    import django
+
+    django.setup()
+    from channels_ingest.models import ChannelAccount
+
+    ChannelAccount.objects.create(
+        kind="whatsapp",
+        slug="bench",
+        name="Bench WhatsApp",
+        address=PHONE_NUMBER_ID,
+        webhook_secret=SECRET,
+        access_token="bench-token",
+    )
+
+
+def with_wrk(base: str, clients: int, seconds: int, count: int) -> tuple[Any, ...]:
+    with tempfile.TemporaryDirectory() as folder:
+        bodies = Path(folder) / "bodies.tsv"
+        with bodies.open("wb") as out:
+            for n in range(count):
+                body = delivery(n)
+                out.write(sign(body).encode() + b"\t" + body + b"\n")
+        script = Path(folder) / "ingest.lua"
+        script.write_text(WRK_SCRIPT % {"bodies": bodies, "threads": 2})
+        command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    line = next(x for x in output.splitlines() if x.startswith("WRK "))
+    requests, micros, p50, p99, errors = (int(v) for v in line.split()[1:])
+    return requests, micros / 1e6, p50 / 1e6, p99 / 1e6, errors
+
+
+def with_httpx(base: str, clients: int, count: int) -> tuple[Any, ...]:
+    latencies: list[float] = []
+    errors = 0
+
+    async def sender(first: int) -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            for n in range(first, count, clients):
+                body = delivery(n)
+                headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
+                began = time.perf_counter()
+                response = await http.post(
+                    "/webhooks/whatsapp/bench/", content=body, headers=headers
+                )
+                latencies.append(time.perf_counter() - began)
+                errors += response.status_code != 200
+
+    async def run() -> float:
+        began = time.perf_counter()
+        await asyncio.gather(*(sender(i) for i in range(clients)))
+        return time.perf_counter() - began
+
+    seconds = asyncio.run(run())
+    q = statistics.quantiles(latencies, n=100)
+    return len(latencies), seconds, q[49], q[98], errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=20, help="with wrk")
+    parser.add_argument("--deliveries", type=int, default=40_000, help="distinct ones prepared")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--port", type=int, default=8096)
+    parser.add_argument("--httpx", action="store_true", help="load from httpx even with wrk")
+    args = parser.parse_args()
+    redis = os.environ.get("REDIS_URL")
+    if not redis:
+        sys.exit("Set REDIS_URL: the bench measures the server with its Celery worker.")
+    url = bench_database_url(BENCH_DB)
+    prepare(url)
+    graph = ThreadingHTTPServer(("127.0.0.1", 0), GraphDouble)
+    threading.Thread(target=graph.serve_forever, daemon=True).start()
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph.server_address[1]}",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(  # an empty queue: nothing left over from an earlier run
+        [sys.executable, "-m", "celery", "--app", "config", "purge", "-f"],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+    )
+    worker = subprocess.Popen(  # noqa: S603
+        [
+            *(sys.executable, "-m", "celery", "--app", "config", "worker"),
+            *("--concurrency", str(args.concurrency), "--loglevel", "WARNING"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    server = start_server(env, args.port, args.workers)
+    base = f"http://127.0.0.1:{args.port}"
+    use_wrk = shutil.which("wrk") is not None and not args.httpx
+    print(
+        f"load: {'wrk' if use_wrk else 'httpx'}, {args.clients} senders, "
+        f"{args.workers} server processes, {args.concurrency} Celery processes"
+    )
+    from channels_ingest.models import Delivery
+
+    try:
+        began = time.perf_counter()
+        if use_wrk:
+            figures = with_wrk(base, args.clients, args.seconds, args.deliveries)
+        else:
+            figures = with_httpx(base, args.clients, args.deliveries)
+        load_seconds = time.perf_counter() - began
+        report("acks", *figures)
+        stored = Delivery.objects.count()
+        pending = Delivery.objects.filter(state=Delivery.State.PENDING)
+        while pending.exists() and time.perf_counter() - began < load_seconds + 600:
+            time.sleep(0.5)
+        total = time.perf_counter() - began
+        processed = Delivery.objects.filter(state=Delivery.State.PROCESSED).count()
+        print(
+            f"stored   {stored:>6} deliveries; processed {processed} in {total:.1f} s "
+            f"({processed / total:.0f}/s end to end, acknowledgements sent: {GraphDouble.count})"
+        )
+    finally:
+        server.terminate()
+        worker.terminate()
+        server.wait(timeout=20)
+        worker.wait(timeout=60)
+        graph.shutdown()
+
+
+if __name__ == "__main__":
+    main()
