@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -60,3 +64,31 @@ def report(name: str, requests: int, seconds: float, p50: float, p99: float, err
         f"{name:<8} {requests:>6} requests  {requests / seconds:>7.0f}/s  "
         f"p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  errors {errors}"
     )
+
+
+class WhatsAppGraphDouble(BaseHTTPRequestHandler):
+    """The Graph API's message endpoint on loopback: records each send, answers a new id."""
+
+    protocol_version = "HTTP/1.1"
+    sent: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.sent.append(body)
+        answer = json.dumps({"messages": [{"id": f"wamid.OUT{len(self.sent)}"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        """Sends are counted in `sent`; a log line per request would only slow the double."""
+
+
+def start_graph_double() -> ThreadingHTTPServer:
+    """A fresh WhatsAppGraphDouble serving on a free loopback port, in a thread."""
+    WhatsAppGraphDouble.sent = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WhatsAppGraphDouble)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -27,9 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,14 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import bench_database_url, fresh_database, report, start_server  # noqa: E402
+from bench.common import (  # noqa: E402
+    WhatsAppGraphDouble,
+    bench_database_url,
+    fresh_database,
+    report,
+    start_graph_double,
+    start_server,
+)
 
 BENCH_DB = "aduan_bench_ingest"
 SECRET = "bench-app-secret"  # noqa: S105 - the bench's own channel account
@@ -95,26 +100,6 @@ def delivery(n: int) -> bytes:
 
 def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-
-
-class GraphDouble(BaseHTTPRequestHandler):
-    """The Graph API's send endpoint on loopback: every send gets an id."""
-
-    protocol_version = "HTTP/1.1"
-    count = 0
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        GraphDouble.count += 1
-        answer = json.dumps({"messages": [{"id": f"wamid.OUT{GraphDouble.count}"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def prepare(url: str) -> None:
@@ -195,8 +180,7 @@ def main() -> None:
         sys.exit("Set REDIS_URL: the bench measures the server with its Celery worker.")
     url = bench_database_url(BENCH_DB)
     prepare(url)
-    graph = ThreadingHTTPServer(("127.0.0.1", 0), GraphDouble)
-    threading.Thread(target=graph.serve_forever, daemon=True).start()
+    graph = start_graph_double()
     env = os.environ | {
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -243,7 +227,8 @@ def main() -> None:
         processed = Delivery.objects.filter(state=Delivery.State.PROCESSED).count()
         print(
             f"stored   {stored:>6} deliveries; processed {processed} in {total:.1f} s "
-            f"({processed / total:.0f}/s end to end, acknowledgements sent: {GraphDouble.count})"
+            f"({processed / total:.0f}/s end to end, "
+            f"acknowledgements sent: {len(WhatsAppGraphDouble.sent)})"
         )
     finally:
         server.terminate()

@@ -9,16 +9,15 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 from django.conf import settings
 
+from bench.common import WhatsAppGraphDouble, start_graph_double
 from channels_ingest.models import Delivery
 from complaints.choices import DeliveryStatus, Direction
 from complaints.models import Message
@@ -65,30 +64,9 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-class WhatsAppDouble(BaseHTTPRequestHandler):
-    """The Graph API's message endpoint on loopback: answers every send with a new id."""
-
-    sent: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.sent.append(body)
-        answer = json.dumps({"messages": [{"id": f"wamid.OUT{len(self.sent)}"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def provider() -> Iterator[str]:
-    WhatsAppDouble.sent = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WhatsAppDouble)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start_graph_double()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -191,10 +169,10 @@ def test_deliveries_during_a_redis_outage_are_kept_and_processed_when_it_returns
             "outage_post_seconds": round(outage_seconds, 2),
             "processed_after_return_seconds": round(recovery_seconds, 1),
             "messages": Message.objects.filter(direction=Direction.INBOUND).count(),
-            "provider_sends": len(WhatsAppDouble.sent),
+            "provider_sends": len(WhatsAppGraphDouble.sent),
         },
     )
     assert before == [200] * 3 and during == [200] * 10
     assert recovered and answered
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 13
-    assert len(WhatsAppDouble.sent) == 13
+    assert len(WhatsAppGraphDouble.sent) == 13
