@@ -21,7 +21,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from complaints.live import LiveServer  # noqa: E402
+from config import redact  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+
+redact.install()
 
 application = LiveServer(
     ProtocolTypeRouter(

@@ -1,5 +1,9 @@
-"""WebSocket routes. The chat and agent consumers join here as their apps provide them."""
+"""WebSocket routes."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from webchat.consumers import ChatConsumer, ChatGate
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/chat/<str:conversation>/", ChatGate(ChatConsumer.as_asgi())),
+]

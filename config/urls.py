@@ -6,11 +6,14 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from webchat.views import chat_page
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/v1/chat/", include("webchat.urls")),
     path("api/v1/", include("complaints.api.urls")),
+    path("chat/", chat_page, name="chat"),
     path("open311/v2/", include("complaints.open311.urls")),
     path("webhooks/", include("channels_ingest.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -85,3 +85,9 @@ class TicketCreateThrottle(FailOpen, SlidingWindow, UserRateThrottle):
     """Complaints submitted, per user (rate `ticket_create`)."""
 
     scope = "ticket_create"
+
+
+class ChatStartThrottle(FailOpen, SlidingWindow, AnonRateThrottle):
+    """Web chat conversations started, per address (rate `chat_start`)."""
+
+    scope = "chat_start"

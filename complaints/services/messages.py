@@ -185,6 +185,10 @@ def post_message(
             first_response_at=message.created_at
         )
         ticket.first_response_at = message.created_at
+    if message.delivery_status == DeliveryStatus.QUEUED and channel == Channel.WEBCHAT:
+        from webchat.services import relay  # the chat app depends on this one
+
+        relay(message)
     if message.delivery_status == DeliveryStatus.QUEUED and channel in DELIVERED_CHANNELS:
         from channels_ingest.tasks import send_message  # the channels app depends on this one
 

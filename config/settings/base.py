@@ -43,6 +43,10 @@ ADUAN_TICKET_PREFIX = env.str("ADUAN_TICKET_PREFIX", default="ADU").upper()
 ADUAN_TIME_ZONE = env.str("ADUAN_TIME_ZONE", default="Asia/Jakarta")
 ADUAN_DEFAULT_REGION = env.str("ADUAN_DEFAULT_REGION", default="ID")  # for local phone numbers
 ADUAN_AUTO_CLOSE_DAYS = env.int("ADUAN_AUTO_CLOSE_DAYS", default=7)
+# How long a web chat socket token opens the socket; the widget renews it with its secret.
+ADUAN_CHAT_TOKEN_SECONDS = env.int("ADUAN_CHAT_TOKEN_SECONDS", default=600)
+# Networks server-side fetches may reach although not public (an internal proxy); none by default.
+ADUAN_FETCH_ALLOWED_NETWORKS = env.list("ADUAN_FETCH_ALLOWED_NETWORKS", default=[])
 ADUAN_MAX_ATTACHMENT_BYTES = env.int("ADUAN_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
 ADUAN_MAX_ATTACHMENTS_PER_TICKET = env.int("ADUAN_MAX_ATTACHMENTS_PER_TICKET", default=50)
 ADUAN_MAX_UPLOAD_BYTES_PER_DAY = env.int(
@@ -72,6 +76,7 @@ INSTALLED_APPS = [
     "channels_ingest",
     "escalation",
     "partners",
+    "webchat",
 ]
 
 MIDDLEWARE = [
@@ -167,7 +172,11 @@ if REDIS_URL:
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 reads with a 5 s socket timeout by default, which cuts the
+            # layer's 5 s blocking pops (an idle socket's consumer would crash): longer.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 1}]
+            },
         }
     }
 else:
@@ -291,6 +300,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "ticket_create": env.str("THROTTLE_TICKET_CREATE", default="10/min"),
         "sign_in": env.str("THROTTLE_SIGN_IN", default="20/min"),
+        "chat_start": env.str("THROTTLE_CHAT_START", default="10/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
