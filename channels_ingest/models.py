@@ -78,6 +78,9 @@ class Delivery(models.Model):
     message = models.ForeignKey(
         "complaints.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Processed, with files still to fetch from the provider (see channels_ingest.media).
+    media_pending = models.BooleanField(default=False)
+    media_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = _("deliveries")
@@ -90,6 +93,11 @@ class Delivery(models.Model):
                 fields=["next_attempt_at", "received_at"],
                 condition=models.Q(state="pending"),
                 name="delivery_pending",
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(media_pending=True),
+                name="delivery_media_pending",
             ),
         ]
 

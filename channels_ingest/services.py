@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -17,10 +18,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels_ingest.media import MediaUnavailable, download
 from channels_ingest.models import ChannelAccount, Delivery
 from channels_ingest.parsers import Inbound, StatusUpdate, read_event, split
 from complaints import services as complaints
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
+from complaints.fetch import FetchFailed
 from complaints.models import ChannelIdentity, Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -96,7 +99,7 @@ def process_delivery(delivery_id: int) -> None:
             return
         try:
             with transaction.atomic():
-                message = _apply(delivery)
+                message, has_media = _apply(delivery)
         except Exception as exc:
             _failed(delivery, exc)
             return
@@ -104,7 +107,86 @@ def process_delivery(delivery_id: int) -> None:
         delivery.message = message if isinstance(message, Message) else None
         delivery.processed_at = timezone.now()
         delivery.last_error = ""
-        delivery.save(update_fields=["state", "message", "processed_at", "last_error"])
+        delivery.next_attempt_at = None
+        delivery.media_pending = has_media and delivery.message is not None
+        delivery.save(
+            update_fields=[
+                "state",
+                "message",
+                "processed_at",
+                "last_error",
+                "next_attempt_at",
+                "media_pending",
+            ]
+        )
+        if delivery.media_pending:
+            from channels_ingest.tasks import fetch_media
+
+            transaction.on_commit(partial(fetch_media.enqueue, delivery.pk))
+
+
+def fetch_media(delivery_id: int) -> None:
+    """Attaches a processed delivery's files to its message, once.
+
+    A transient failure (network, provider 5xx) waits for a retry with backoff; a file
+    that cannot be had (gone, refused, wrong type) is left out and its reason kept on the
+    delivery, so the message stays with its "[Lampiran …]" line and nothing blocks it.
+    """
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("account", "message")
+            .filter(pk=delivery_id, media_pending=True)
+            .first()
+        )
+        if delivery is None:
+            return  # done already, or another worker has it
+        record = read_event(delivery.account.kind, delivery.event)
+        media = record.media if isinstance(record, Inbound) else ()
+        files, problems = [], []
+        for item in media:
+            try:
+                files.append(download(delivery.account, item))
+            except MediaUnavailable as exc:
+                problems.append(f"{item.kind}: {exc}")
+            except FetchFailed as exc:
+                _media_later(delivery, exc)
+                return
+        if files and delivery.message is not None:
+            complaints.add_attachments(message=delivery.message, attachments=files)
+        if problems:
+            logger.warning("delivery %s: media left out: %s", delivery, "; ".join(problems))
+        delivery.media_pending = False
+        delivery.next_attempt_at = None
+        delivery.last_error = "; ".join(problems)[:2000]
+        delivery.save(update_fields=["media_pending", "next_attempt_at", "last_error"])
+
+
+def media_due(limit: int = 200) -> list[int]:
+    """Deliveries whose files wait for a fetch (their task lost, or a retry due)."""
+    now = timezone.now()
+    due = Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True, processed_at__lte=now - timedelta(minutes=2))
+        | Q(next_attempt_at__lte=now),
+        media_pending=True,
+    )
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def _media_later(delivery: Delivery, exc: Exception) -> None:
+    delivery.media_attempts += 1
+    delivery.last_error = f"media: {type(exc).__name__}: {exc}"[:2000]
+    if delivery.media_attempts >= MAX_ATTEMPTS:
+        delivery.media_pending = False
+        logger.error("delivery %s: media not fetched for good: %s", delivery, exc)
+    else:
+        delivery.next_attempt_at = timezone.now() + timedelta(
+            seconds=min(30 * 2**delivery.media_attempts, 3600)
+        )
+        logger.warning("delivery %s: media fetch failed, retry later: %s", delivery, exc)
+    delivery.save(
+        update_fields=["media_attempts", "last_error", "media_pending", "next_attempt_at"]
+    )
 
 
 def _failed(delivery: Delivery, exc: Exception) -> None:
@@ -120,13 +202,15 @@ def _failed(delivery: Delivery, exc: Exception) -> None:
     delivery.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
 
 
-def _apply(delivery: Delivery) -> Message | bool | None:
+def _apply(delivery: Delivery) -> tuple[Message | bool | None, bool]:
+    """What the event did (a message, whether a status moved, or None) and whether it
+    brought files to fetch."""
     record = read_event(delivery.account.kind, delivery.event)
     if record is None:
-        return None
+        return None, False
     if isinstance(record, StatusUpdate):
-        return apply_status(record) > 0
-    return receive(delivery.account, record)
+        return apply_status(record) > 0, False
+    return receive(delivery.account, record), bool(record.media) and not record.edit
 
 
 def receive(account: ChannelAccount, inbound: Inbound) -> Message:

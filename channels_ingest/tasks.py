@@ -39,6 +39,11 @@ def process_deliveries(account_id: int, keys: list[str]) -> None:
 
 
 @shared_task(base=Enqueueable, acks_late=True)
+def fetch_media(delivery_id: int) -> None:
+    services.fetch_media(delivery_id)
+
+
+@shared_task(base=Enqueueable, acks_late=True)
 def send_message(message_id: int, attempt: int = 0) -> None:
     """Sends a queued outbound message, retrying transient failures with backoff.
 
@@ -85,4 +90,7 @@ def sweep_channels() -> dict[str, int]:
     ).values_list("pk", flat=True)[:500]
     for pk in queued:
         send_message.apply((pk,))
-    return {"deliveries": processed, "resent": len(queued)}
+    media = services.media_due()
+    for pk in media:
+        services.fetch_media(pk)
+    return {"deliveries": processed, "resent": len(queued), "media": len(media)}

@@ -13,32 +13,33 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from complaints.api.throttles import ChatStartThrottle
+from complaints.api.views import KnownQueryParameters
 from webchat import services
 from webchat.models import Conversation
 
 SOCKET_PATH = "/ws/chat/{}/"
 
 
-class StartIn(serializers.Serializer[Any]):
+class ChatStartIn(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class StartOut(serializers.Serializer[Any]):
+class ChatStartOut(serializers.Serializer[Any]):
     conversation = serializers.CharField()
     token = serializers.CharField(help_text="Opens the socket: `/ws/chat/<conversation>/?t=`.")
     resume_secret = serializers.CharField(help_text="Keep it: it renews the token later.")
     socket = serializers.CharField()
 
 
-class TokenIn(serializers.Serializer[Any]):
+class ChatTokenIn(serializers.Serializer[Any]):
     resume_secret = serializers.CharField(max_length=200)
 
 
-class TokenOut(serializers.Serializer[Any]):
+class ChatTokenOut(serializers.Serializer[Any]):
     token = serializers.CharField()
 
 
-class EventsOut(serializers.Serializer[Any]):
+class ChatEventsOut(serializers.Serializer[Any]):
     events = serializers.ListField(child=serializers.DictField())
     last_seq = serializers.IntegerField()
 
@@ -48,14 +49,14 @@ class ChatView(APIView):
     permission_classes = [AllowAny]
 
 
-@extend_schema(tags=["chat"], request=StartIn, responses={201: StartOut})
+@extend_schema(tags=["chat"], request=ChatStartIn, responses={201: ChatStartOut})
 class StartView(ChatView):
     """Start a web chat conversation; the first message sent on its socket opens a ticket."""
 
     throttle_classes = [ChatStartThrottle]
 
     def post(self, request: Request) -> Response:
-        data = StartIn(data=request.data)
+        data = ChatStartIn(data=request.data)
         data.is_valid(raise_exception=True)
         started = services.start_conversation(name=data.validated_data.get("name", ""))
         public_id = started.conversation.public_id
@@ -68,12 +69,12 @@ class StartView(ChatView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["chat"], request=TokenIn, responses={200: TokenOut})
+@extend_schema(tags=["chat"], request=ChatTokenIn, responses={200: ChatTokenOut})
 class TokenView(ChatView):
     """A fresh socket token for the holder of the conversation's resume secret."""
 
     def post(self, request: Request, conversation: str) -> Response:
-        data = TokenIn(data=request.data)
+        data = ChatTokenIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             token = services.renew_token(conversation, data.validated_data["resume_secret"])
@@ -88,10 +89,12 @@ class TokenView(ChatView):
         OpenApiParameter("after_seq", int, description="Events after this sequence number."),
         OpenApiParameter("t", str, description="The socket token."),
     ],
-    responses={200: EventsOut},
+    responses={200: ChatEventsOut},
 )
-class EventsView(ChatView):
+class EventsView(KnownQueryParameters, ChatView):
     """The conversation's events after `after_seq` (at most 500), to resynchronise."""
+
+    query_parameters = frozenset({"t", "after_seq"})
 
     def get(self, request: Request, conversation: str) -> Response:
         found = services.conversation_for_token(conversation, request.query_params.get("t", ""))

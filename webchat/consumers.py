@@ -119,11 +119,12 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is
             return
         welcome, replay, complete = await database_sync_to_async(self._welcome)(last_seq)
         await self._send("welcome", welcome)
+        self.sent_seq = last_seq
         for event in replay:
-            await self._send_event(event)
+            await self._send_frame(event)
         if not complete:
             await self._send("resync_required", {"reason": "gap_too_large"})
-        self.sent_seq = max(self.sent_seq, last_seq)
+            self.sent_seq = welcome["last_seq"]  # the client reloads over HTTP up to here
         self.ready = True
         for event in self.held:  # live events that arrived during the replay
             await self._send_event(event)
@@ -210,8 +211,23 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is
     # --- helpers ------------------------------------------------------------------------
 
     async def _send_event(self, event: dict[str, Any]) -> None:
-        if event["seq"] <= self.sent_seq:
-            return  # already sent in the replay
+        """Events go out in order and without gaps. Pushes can overtake each other on the
+        channel layer, so a gap is filled from the database: an event is pushed after its
+        commit, and every earlier sequence number was committed before it was allocated."""
+        seq = event["seq"]
+        if seq <= self.sent_seq:
+            return  # sent already (in the replay, or to fill a gap)
+        if seq - self.sent_seq > services.REPLAY_LIMIT:
+            await self._send("resync_required", {"reason": "gap_too_large"})
+        elif seq > self.sent_seq + 1:
+            missing = await database_sync_to_async(services.events_after)(
+                self.conversation, self.sent_seq, seq - self.sent_seq - 1
+            )
+            for earlier in missing:
+                await self._send_frame(services.frame(earlier, self.conversation.public_id))
+        await self._send_frame(event)
+
+    async def _send_frame(self, event: dict[str, Any]) -> None:
         self.sent_seq = event["seq"]
         await self.send(text_data=json.dumps(event))
 

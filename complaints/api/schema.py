@@ -45,6 +45,8 @@ def add_error_responses(
                 codes += ["401", "403"]
             if "{number}" in path:
                 codes.append("404")
+            if "{conversation}" in path:  # web chat: the conversation's secrets authenticate
+                codes += ["403", "404"]
             if method == "post":
                 codes += ["409", "413", "415", "422"]
             for code in codes:

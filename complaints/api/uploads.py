@@ -66,12 +66,28 @@ def _read(upload: UploadedFile) -> NewAttachment:
         raise UploadRejected(413, "too_large", f"{name} is larger than {limit} bytes.", limit)
     if size == 0:
         raise UploadRejected(422, "empty", f"{name} is empty.")
-    content = upload.read()
+    return check_content(name, upload.read())
+
+
+def check_content(
+    name: str, content: bytes, allowed: dict[str, frozenset[str]] = ALLOWED
+) -> NewAttachment:
+    """The file as it will be kept: type read from the bytes and matched against the name's
+    extension, images re-encoded (metadata dropped), PDFs with active content refused.
+
+    An empty `name` (channel media often has none) becomes "attachment.<type's extension>".
+    """
+    limit = settings.ADUAN_MAX_ATTACHMENT_BYTES
+    if len(content) > limit:
+        raise UploadRejected(413, "too_large", f"{name} is larger than {limit} bytes.", limit)
+    if not content:
+        raise UploadRejected(422, "empty", f"{name} is empty.")
     kind = filetype.guess(content[:8192])
-    if kind is None or kind.mime not in ALLOWED:
-        allowed = ", ".join(sorted(ALLOWED))
-        raise UploadRejected(415, "unsupported_type", f"{name}: only {allowed} are accepted.")
-    if PurePath(name).suffix.lower() not in ALLOWED[kind.mime]:
+    if kind is None or kind.mime not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise UploadRejected(415, "unsupported_type", f"{name}: only {names} are accepted.")
+    name = clean_filename(name) if name else f"attachment.{kind.extension}"
+    if PurePath(name).suffix.lower() not in allowed[kind.mime]:
         raise UploadRejected(415, "type_mismatch", f"{name} does not contain what its name says.")
     if kind.mime in IMAGE_FORMATS:
         content = _reencoded_image(content, IMAGE_FORMATS[kind.mime], name)

@@ -13,6 +13,7 @@ from complaints.services.lifecycle import (
 )
 from complaints.services.messages import (
     NewAttachment,
+    add_attachments,
     open_ticket,
     open_ticket_once,
     post_message,
@@ -21,6 +22,7 @@ from complaints.services.ratings import rate_ticket
 
 __all__ = [
     "NewAttachment",
+    "add_attachments",
     "api_token_for",
     "assign_ticket",
     "change_ticket_details",

@@ -197,6 +197,16 @@ def post_message(
     return message
 
 
+@transaction.atomic
+def add_attachments(*, message: Message, attachments: Sequence[NewAttachment]) -> Message:
+    """Files that arrive after their message (channel media fetched from the provider)."""
+    _check_attachments(attachments)
+    for item in attachments:
+        _store_attachment(message, item)
+    broadcast(message.ticket, "message.updated", message=message.pk)
+    return message
+
+
 def _check_public(body: str) -> None:
     """A public post carries no personal data: refused, with what was found."""
     if found := personal_data_in(body):
@@ -268,15 +278,19 @@ def _store_message(
         in_reply_to=in_reply_to,
     )
     for item in attachments:
-        Attachment.objects.create(
-            message=message,
-            file=ContentFile(item.content, name=item.name),
-            original_name=item.name[:255],
-            content_type=item.content_type[:100],
-            size=len(item.content),
-            sha256=hashlib.sha256(item.content).hexdigest(),
-        )
+        _store_attachment(message, item)
     return message
+
+
+def _store_attachment(message: Message, item: NewAttachment) -> None:
+    Attachment.objects.create(
+        message=message,
+        file=ContentFile(item.content, name=item.name),
+        original_name=item.name[:255],
+        content_type=item.content_type[:100],
+        size=len(item.content),
+        sha256=hashlib.sha256(item.content).hexdigest(),
+    )
 
 
 def _first_line(text: str) -> str:

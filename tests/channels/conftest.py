@@ -3,6 +3,8 @@ HTTP boundary (respx), answering the way REFERENCE.md documents."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import itertools
 import json
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ import httpx
 import pytest
 import respx
 from django.test import Client
+from PIL import Image
 
 from channels_ingest.models import ChannelAccount
 
@@ -113,7 +116,61 @@ def provider(settings: Any) -> Iterator[respx.MockRouter]:
                 },
             )
         )
+        _media_routes(router)
         yield router
+
+
+def jpeg(colour: str = "red") -> bytes:
+    """A real (tiny) JPEG, as a phone would send."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, format="JPEG")
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _media_routes(router: respx.MockRouter) -> None:
+    """Media as the providers serve it (REFERENCE 1.7, 4.5; Meta CDN URLs in payloads)."""
+    photo = jpeg()
+    router.get(
+        url__regex=r"http://whatsapp\.provider\.test/v[\d.]+/\d+$", name="wa-media-info"
+    ).mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json={
+                "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid="
+                + request.url.path.rsplit("/", 1)[-1],
+                "mime_type": "image/jpeg",
+                "sha256": hashlib.sha256(photo).hexdigest(),
+                "file_size": len(photo),
+                "messaging_product": "whatsapp",
+            },
+        )
+    )
+    router.get(url__startswith="https://lookaside.fbsbx.com/", name="wa-media-file").mock(
+        return_value=httpx.Response(200, content=photo, headers={"Content-Type": "image/jpeg"})
+    )
+    router.get(
+        url__regex=r"http://telegram\.provider\.test/bot[^/]+/getFile", name="tg-getfile"
+    ).mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json={
+                "ok": True,
+                "result": {
+                    "file_id": request.url.params["file_id"],
+                    "file_path": "photos/file_12.jpg",
+                },
+            },
+        )
+    )
+    router.get(url__regex=r"http://telegram\.provider\.test/file/bot[^/]+/", name="tg-file").mock(
+        return_value=httpx.Response(200, content=photo)
+    )
+    router.get(url__regex=r"https://[a-z0-9.-]+\.fbcdn\.net/", name="cdn").mock(
+        return_value=httpx.Response(200, content=photo)
+    )
 
 
 class Deliver:

@@ -76,15 +76,26 @@ def start_conversation(base: str, name: str = "Sari") -> Conversation:
     return Conversation(base, body["conversation"], body["token"], body["resume_secret"])
 
 
+_held: dict[int, list[dict[str, Any]]] = {}
+
+
 async def next_frame(socket: ClientConnection, kind: str, timeout: float = 10) -> dict[str, Any]:
-    """The next frame of `kind`, skipping the others (read receipts, typing)."""
+    """The next frame of `kind`. Frames of other kinds read meanwhile are kept for their
+    own turn (a pushed event can overtake the ack of the message that caused it), except
+    read receipts and typing, which are only ever waited for as they come."""
     import asyncio
 
+    held = _held.setdefault(id(socket), [])
+    for index, frame in enumerate(held):
+        if frame["type"] == kind:
+            return held.pop(index)
     while True:
         raw = await asyncio.wait_for(socket.recv(), timeout)
         frame: dict[str, Any] = json.loads(raw)
         if frame["type"] == kind:
             return frame
+        if frame["type"] not in ("read", "typing"):
+            held.append(frame)
 
 
 async def close_code(socket: ClientConnection, timeout: float = 10) -> int:
