@@ -164,6 +164,8 @@ AGENT_PERMISSIONS = [
     "complaints.view_channelidentity",
     "complaints.view_category",
     "partners.view_organisation",
+    "webchat.view_conversation",
+    "webchat.view_chatevent",
 ]
 SUPERVISOR_PERMISSIONS = [
     *AGENT_PERMISSIONS,

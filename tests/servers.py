@@ -24,6 +24,7 @@ def free_port() -> int:
 def asgi_server(env: dict[str, str]) -> Iterator[str]:
     """uvicorn serving the project with `env`; yields its base URL once /healthz answers."""
     port = free_port()
+    env = {**env, "ADUAN_STATIC_FROM_APPS": "1"}  # this checkout's static files, as they are
     process = subprocess.Popen(
         [
             sys.executable,

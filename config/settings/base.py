@@ -257,7 +257,8 @@ USE_TZ = True
 # --- Static and uploaded files ----------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-WHITENOISE_USE_FINDERS = DEBUG
+# Served from the apps' folders, without collectstatic: in development and test servers.
+WHITENOISE_USE_FINDERS = DEBUG or env.bool("ADUAN_STATIC_FROM_APPS", default=False)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 FILE_UPLOAD_PERMISSIONS = 0o640

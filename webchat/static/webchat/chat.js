@@ -23,6 +23,9 @@
   let heartbeat = null;
   let typingTimer = null;
   let frameId = 0;
+  let resendTimer = null;
+  let readTimer = null;
+  let readUpTo = 0;
 
   function load() {
     try {
@@ -163,7 +166,7 @@
         saved.lastSeq = frame.seq;
         settle(frame.data.client_msg_id);
         save();
-        send("read", { up_to_seq: frame.seq });
+        markRead(frame.seq);
         break;
       case "ack":
         settle(frame.data.client_msg_id);
@@ -179,6 +182,11 @@
         break;
       case "error":
         say(frame.data.message || "Terjadi kesalahan.");
+        if (frame.data.code === "rate_limited") {
+          // Unacknowledged messages go again once the server allows; resends are safe.
+          clearTimeout(resendTimer);
+          resendTimer = setTimeout(flushOutbox, frame.data.retry_after_ms || 1000);
+        }
         break;
       default:
         break;
@@ -192,6 +200,16 @@
     if (!response.ok) return;
     const body = await response.json();
     body.events.forEach(receive);
+  }
+
+  // Read receipts at most twice a second, for the highest event seen.
+  function markRead(seq) {
+    readUpTo = Math.max(readUpTo, seq);
+    if (readTimer) return;
+    readTimer = setTimeout(function () {
+      readTimer = null;
+      send("read", { up_to_seq: readUpTo });
+    }, 500);
   }
 
   function showNumber(number) {
