@@ -21,8 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def asgi_server(env: dict[str, str]) -> Iterator[str]:
-    """uvicorn serving the project with `env`; yields its base URL once /healthz answers."""
+def asgi_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    """uvicorn serving the project with `env` (and `workers` processes); yields its base
+    URL once /healthz answers."""
     port = free_port()
     env = {**env, "ADUAN_STATIC_FROM_APPS": "1"}  # this checkout's static files, as they are
     process = subprocess.Popen(
@@ -39,6 +40,8 @@ def asgi_server(env: dict[str, str]) -> Iterator[str]:
             "off",
             "--log-level",
             "error",
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         env=env,
