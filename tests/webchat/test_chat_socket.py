@@ -280,3 +280,64 @@ def test_socket_tokens_are_redacted_from_server_logs() -> None:
         record.getMessage()
         == '127.0.0.1:5000 - "WebSocket /ws/chat/cv_x/?t=[redacted]&lang=id" [accepted]'
     )
+
+
+def test_an_agent_joins_with_the_session_and_answers_on_the_socket(
+    chat_server: str, agent: Any, partner_user: Any
+) -> None:
+    from django.test import Client
+    from websockets.asyncio.client import connect
+
+    chat = start_conversation(chat_server)
+
+    async def citizen_opens() -> None:
+        async with chat.open() as socket:
+            await _hello(chat, socket)
+            await _say(chat, socket, "Pohon tumbang menutup jalan", "m-1")
+
+    asyncio.run(citizen_opens())
+    ticket = Ticket.objects.get()
+
+    def session_of(user: Any) -> str:
+        client = Client()
+        client.force_login(user)
+        return f"sessionid={client.cookies['sessionid'].value}"
+
+    def agent_socket(cookie: str) -> Any:
+        ws = chat.base.replace("http://", "ws://")
+        return connect(
+            f"{ws}/ws/chat/{chat.id}/",
+            subprotocols=["pengaduan.chat.v1"],  # type: ignore[list-item]
+            origin=chat.base,  # type: ignore[arg-type]
+            additional_headers={"Cookie": cookie},
+        )
+
+    staff_cookie, partner_cookie = session_of(agent), session_of(partner_user)
+
+    async def agent_answers() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        async with chat.open() as citizen, agent_socket(staff_cookie) as staff:
+            await _hello(chat, citizen, last_seq=2)
+            welcome = await _hello(chat, staff, last_seq=2)
+            ack = await _say(chat, staff, "Tim kami berangkat sekarang.", "a-1")
+            seen = await next_frame(citizen, "event")
+            return welcome, ack, seen
+
+    async def refused(cookie: str) -> int:
+        async with agent_socket(cookie) as socket:
+            return await close_code(socket)
+
+    welcome, ack, seen = asyncio.run(agent_answers())
+
+    assert welcome["data"]["participant"] == {"role": "agent"}
+    assert ack["data"]["status"] == "stored"
+    assert (seen["data"]["sender"]["role"], seen["data"]["text"]) == (
+        "agent",
+        "Tim kami berangkat sekarang.",
+    )
+    reply = Message.objects.get(direction=Direction.OUTBOUND)
+    assert (reply.author, reply.ticket, reply.channel) == (agent, ticket, Channel.WEBCHAT)
+    assert ticket.first_response_at is None  # as loaded; the database has it now
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == reply.created_at
+    assert asyncio.run(refused(partner_cookie)) == 4001  # partners are not staff
+    assert asyncio.run(refused("")) == 4001
