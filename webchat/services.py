@@ -139,8 +139,11 @@ def send(
 def _from_citizen(
     conversation: Conversation, text: str, client_msg_id: str, external_id: str
 ) -> ChatEvent:
+    """The citizen's message on the conversation's ticket; the first one (or the first
+    after the ticket ended) opens a ticket, and its number follows as a system event."""
     ticket = conversation.ticket
-    if ticket is None or ticket.status in ENDED:
+    opens = ticket is None or ticket.status in ENDED
+    if opens:
         ticket = _as_chat_error(
             complaints.open_ticket,
             citizen=conversation.citizen,
@@ -152,14 +155,24 @@ def _from_citizen(
         conversation.ticket = ticket
         conversation.save(update_fields=["ticket"])
         message = Message.objects.get(channel=Channel.WEBCHAT, external_id=external_id)
-        event = _append(
-            conversation,
-            kind=ChatEvent.Kind.MESSAGE,
-            role=ChatEvent.Role.CITIZEN,
-            text=text,
-            client_msg_id=client_msg_id,
-            message=message,
+    else:
+        message = _as_chat_error(
+            complaints.post_message,
+            ticket=ticket,
+            body=text,
+            author_kind=AuthorKind.CITIZEN,
+            channel=Channel.WEBCHAT,
+            external_id=external_id,
         )
+    event = _append(
+        conversation,
+        kind=ChatEvent.Kind.MESSAGE,
+        role=ChatEvent.Role.CITIZEN,
+        text=text,
+        client_msg_id=client_msg_id,
+        message=message,
+    )
+    if opens and ticket is not None:  # (always set when it opens; the check is for types)
         _append(
             conversation,
             kind=ChatEvent.Kind.SYSTEM,
@@ -171,23 +184,7 @@ def _from_citizen(
             % {"number": ticket.number},
             data={"ticket": {"number": ticket.number, "status": ticket.status}},
         )
-        return event
-    message = _as_chat_error(
-        complaints.post_message,
-        ticket=ticket,
-        body=text,
-        author_kind=AuthorKind.CITIZEN,
-        channel=Channel.WEBCHAT,
-        external_id=external_id,
-    )
-    return _append(
-        conversation,
-        kind=ChatEvent.Kind.MESSAGE,
-        role=ChatEvent.Role.CITIZEN,
-        text=text,
-        client_msg_id=client_msg_id,
-        message=message,
-    )
+    return event
 
 
 def relay(message: Message) -> None:
