@@ -12,31 +12,20 @@ import asyncio
 import copy
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
 
 from channels_ingest.models import Delivery
 from complaints.choices import Direction
 from complaints.models import Message, Ticket
 from tests.channels.conftest import SECRETS, sample
+from tests.channels.stack import REDIS, full_stack, provider, wait_for, whatsapp_text
 from tests.channels.test_forgery_and_duplicates import meta_sign, x_sign
-from tests.channels.test_redis_outage import (
-    REDIS,
-    REDIS_CLI,
-    Redis,
-    provider,
-    wait_for,
-    whatsapp_text,
-)
 from tests.results import write_result
-from tests.servers import ROOT, asgi_server
 
 pytestmark = [
     pytest.mark.postgres,
@@ -151,47 +140,20 @@ def _p99(results: list[tuple[int, float]]) -> float:
 def test_concurrent_redeliveries_on_every_channel_store_one_message_each(
     accounts: Any, provider: str
 ) -> None:
-    db = settings.DATABASES["default"]
-    redis = Redis()
-    redis.start()
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": redis.url,
-        "WHATSAPP_API_BASE": provider,
-        "META_GRAPH_API_BASE": provider,
-        "TELEGRAM_API_BASE": provider,
-        "X_API_BASE": provider,
-        "ADUAN_CHANNEL_SWEEP_SECONDS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    celery = [sys.executable, "-m", "celery", "--app", "config"]
-    worker = subprocess.Popen(
-        [*celery, "worker", "--concurrency", "2", "--loglevel", "WARNING", "--without-heartbeat"],
-        cwd=ROOT,
-        env=env,
-    )
     deliveries = [make(n) for make in CHANNELS.values() for n in range(PER_CHANNEL)]
     expected = len(deliveries) + 3
     inbound = Message.objects.filter(direction=Direction.INBOUND)
     settled = Delivery.objects.exclude(state=Delivery.State.PENDING)
-    try:
-        with asgi_server(env, workers=2) as base:
-            storm = asyncio.run(_fire(base, deliveries, COPIES))
-            regrouped = asyncio.run(_fire(base, _regrouped(), 1))
-            processed = wait_for(lambda: settled.count() == Delivery.objects.count(), 120)
-            messages, tickets = inbound.count(), Ticket.objects.count()
-            rows = Delivery.objects.count()
-            subprocess.run(  # Redis loses everything: a day-late retry finds no cache
-                [REDIS_CLI, "-p", str(redis.port), "flushall"], check=True, capture_output=True
-            )
-            replay = asyncio.run(_fire(base, [*deliveries, *_regrouped()], 1))
-            time.sleep(2)
-            after_replay = (inbound.count(), Ticket.objects.count(), Delivery.objects.count())
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        redis.stop()
+    with full_stack(provider, web_workers=2, celery_workers=2, beat=False) as stack:
+        storm = asyncio.run(_fire(stack.base, deliveries, COPIES))
+        regrouped = asyncio.run(_fire(stack.base, _regrouped(), 1))
+        processed = wait_for(lambda: settled.count() == Delivery.objects.count(), 120)
+        messages, tickets = inbound.count(), Ticket.objects.count()
+        rows = Delivery.objects.count()
+        stack.redis.cli("flushall")  # Redis loses everything: a day-late retry finds no cache
+        replay = asyncio.run(_fire(stack.base, [*deliveries, *_regrouped()], 1))
+        time.sleep(2)
+        after_replay = (inbound.count(), Ticket.objects.count(), Delivery.objects.count())
 
     statuses = [status for status, _ in [*storm, *regrouped, *replay]]
     write_result(
