@@ -28,8 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -48,29 +48,36 @@ BENCH_DB = "aduan_bench_ingest"
 SECRET = "bench-app-secret"  # noqa: S105 - the bench's own channel account
 PHONE_NUMBER_ID = "109876543210987"
 
+# Each wrk thread sends its own slice of the prepared deliveries, each once while they
+# last: thread t of T takes lines t+1, t+1+T, ... The file holds one delivery a line,
+# "<signature> <body>". When the duration ends wrk drops the requests in flight: the
+# server may store some of those or refuse their truncated bodies, and wrk counts none.
 WRK_SCRIPT = """
-local bodies, signatures = {}, {}
-for line in io.lines("%(bodies)s") do
-  local tab = line:find("\\t")
-  signatures[#signatures + 1] = line:sub(1, tab - 1)
-  bodies[#bodies + 1] = line:sub(tab + 1)
-end
-local counter = 0
+local threads, counter = %(threads)d, 0
 function setup(thread)
-  thread:set("id", counter)
+  thread:set("first", counter)
   counter = counter + 1
 end
+function init(args)
+  signatures, bodies = {}, {}
+  for line in io.lines("%(bodies)s") do
+    local space = line:find(" ", 1, true)
+    signatures[#signatures + 1] = line:sub(1, space - 1)
+    bodies[#bodies + 1] = line:sub(space + 1)
+  end
+  sent = 0
+end
 function request()
-  id = (id or 0) + %(threads)d
-  local n = (id %% #bodies) + 1
+  local n = (first + sent * threads) %% #bodies + 1
+  sent = sent + 1
   local headers = {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = signatures[n]}
   return wrk.format("POST", "/webhooks/whatsapp/bench/", headers, bodies[n])
 end
 function done(summary, latency, requests)
-  io.write(string.format("WRK %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout))
+  local errors = summary.errors
+  io.write(string.format("WRK %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout))
 end
 """
 
@@ -104,7 +111,15 @@ def sign(body: bytes) -> str:
 
 def prepare(url: str) -> None:
     fresh_database(url)
-    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.base"})
+    # The bench process logs only warnings: a log line per request (httpx logs each at
+    # INFO) would take the cores the server under test needs.
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -120,38 +135,60 @@ def prepare(url: str) -> None:
     )
 
 
-def with_wrk(base: str, clients: int, seconds: int, count: int) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class Load:
+    """What the senders saw: requests answered, over how long, latency, failures."""
+
+    requests: int
+    seconds: float
+    p50: float
+    p99: float
+    non_2xx: int
+    socket_errors: int
+
+
+def with_wrk(base: str, clients: int, seconds: int, count: int) -> Load:
     with tempfile.TemporaryDirectory() as folder:
-        bodies = Path(folder) / "bodies.tsv"
+        bodies = Path(folder) / "bodies.txt"
         with bodies.open("wb") as out:
             for n in range(count):
                 body = delivery(n)
-                out.write(sign(body).encode() + b"\t" + body + b"\n")
+                out.write(sign(body).encode() + b" " + body + b"\n")
         script = Path(folder) / "ingest.lua"
-        script.write_text(WRK_SCRIPT % {"bodies": bodies, "threads": 2})
-        command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base]
+        threads = 2
+        script.write_text(WRK_SCRIPT % {"bodies": bodies, "threads": threads})
+        command = [
+            *("wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s"),
+            *("-s", str(script), base),
+        ]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     line = next(x for x in output.splitlines() if x.startswith("WRK "))
-    requests, micros, p50, p99, errors = (int(v) for v in line.split()[1:])
-    return requests, micros / 1e6, p50 / 1e6, p99 / 1e6, errors
+    requests, micros, p50, p99, non_2xx, socket_errors = (int(v) for v in line.split()[1:])
+    if requests > count:
+        print(f"warning: {requests} requests for {count} deliveries: raise --deliveries")
+    return Load(requests, micros / 1e6, p50 / 1e6, p99 / 1e6, non_2xx, socket_errors)
 
 
-def with_httpx(base: str, clients: int, count: int) -> tuple[Any, ...]:
+def with_httpx(base: str, clients: int, count: int) -> Load:
     latencies: list[float] = []
-    errors = 0
+    non_2xx = socket_errors = 0
 
     async def sender(first: int) -> None:
-        nonlocal errors
+        nonlocal non_2xx, socket_errors
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             for n in range(first, count, clients):
                 body = delivery(n)
                 headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
                 began = time.perf_counter()
-                response = await http.post(
-                    "/webhooks/whatsapp/bench/", content=body, headers=headers
-                )
+                try:
+                    response = await http.post(
+                        "/webhooks/whatsapp/bench/", content=body, headers=headers
+                    )
+                except httpx.HTTPError:
+                    socket_errors += 1
+                    continue
                 latencies.append(time.perf_counter() - began)
-                errors += response.status_code != 200
+                non_2xx += not response.is_success
 
     async def run() -> float:
         began = time.perf_counter()
@@ -160,7 +197,28 @@ def with_httpx(base: str, clients: int, count: int) -> tuple[Any, ...]:
 
     seconds = asyncio.run(run())
     q = statistics.quantiles(latencies, n=100)
-    return len(latencies), seconds, q[49], q[98], errors
+    return Load(len(latencies), seconds, q[49], q[98], non_2xx, socket_errors)
+
+
+def settle(began: float, wait: float) -> tuple[int, int, int, float]:
+    """Waits (at most `wait` s) until every stored delivery is processed and every
+    acknowledgement sent; returns deliveries processed, still pending, acknowledgements
+    still queued, and the seconds from the first request until the last of them was done
+    (to within the 0.2 s polling)."""
+    from channels_ingest.models import Delivery
+    from complaints.choices import DeliveryStatus, Direction
+    from complaints.models import Message
+
+    deadline = time.perf_counter() + wait
+    pending = Delivery.objects.filter(state=Delivery.State.PENDING)
+    queued = Message.objects.filter(
+        direction=Direction.OUTBOUND, delivery_status=DeliveryStatus.QUEUED
+    )
+    while (pending.exists() or queued.exists()) and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - began
+    done = Delivery.objects.exclude(state=Delivery.State.PENDING).count()
+    return done, pending.count(), queued.count(), elapsed
 
 
 def main() -> None:
@@ -168,10 +226,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=int, default=20, help="with wrk")
-    parser.add_argument("--deliveries", type=int, default=40_000, help="distinct ones prepared")
+    parser.add_argument("--seconds", type=int, default=20, help="load duration with wrk")
+    parser.add_argument(
+        "--deliveries",
+        type=int,
+        default=60_000,
+        help="distinct deliveries: prepared for wrk (it sends each at most once while they "
+        "last), sent by httpx",
+    )
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--wait", type=float, default=300, help="max seconds to wait for processing"
+    )
     parser.add_argument("--port", type=int, default=8096)
     parser.add_argument("--httpx", action="store_true", help="load from httpx even with wrk")
     args = parser.parse_args()
@@ -207,28 +274,27 @@ def main() -> None:
     use_wrk = shutil.which("wrk") is not None and not args.httpx
     print(
         f"load: {'wrk' if use_wrk else 'httpx'}, {args.clients} senders, "
-        f"{args.workers} server processes, {args.concurrency} Celery processes"
+        f"{args.workers} server processes, {args.concurrency} Celery processes",
+        flush=True,
     )
     from channels_ingest.models import Delivery
 
     try:
         began = time.perf_counter()
         if use_wrk:
-            figures = with_wrk(base, args.clients, args.seconds, args.deliveries)
+            load = with_wrk(base, args.clients, args.seconds, args.deliveries)
         else:
-            figures = with_httpx(base, args.clients, args.deliveries)
-        load_seconds = time.perf_counter() - began
-        report("acks", *figures)
+            load = with_httpx(base, args.clients, args.deliveries)
         stored = Delivery.objects.count()
-        pending = Delivery.objects.filter(state=Delivery.State.PENDING)
-        while pending.exists() and time.perf_counter() - began < load_seconds + 600:
-            time.sleep(0.5)
-        total = time.perf_counter() - began
-        processed = Delivery.objects.filter(state=Delivery.State.PROCESSED).count()
+        processed, pending, queued, elapsed = settle(began, args.wait)
+        print(f"deliveries sent {load.requests}, stored {stored}")
+        report("acks", load.requests, load.seconds, load.p50, load.p99, load.non_2xx)
+        print(f"non-2xx  {load.non_2xx}, socket errors {load.socket_errors}")
         print(
-            f"stored   {stored:>6} deliveries; processed {processed} in {total:.1f} s "
-            f"({processed / total:.0f}/s end to end, "
-            f"acknowledgements sent: {len(WhatsAppGraphDouble.sent)})"
+            f"processed {processed} in {elapsed:.1f} s from the first request "
+            f"({processed / elapsed:.0f}/s end to end); still pending {pending}; "
+            f"acknowledgements sent to the provider {len(WhatsAppGraphDouble.sent)}, "
+            f"still queued {queued}"
         )
     finally:
         server.terminate()

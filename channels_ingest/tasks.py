@@ -1,12 +1,17 @@
-"""Celery tasks of the channels: process stored deliveries, send outbound messages."""
+"""Celery tasks of the channels: drain the stored deliveries, send outbound messages."""
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,13 +23,29 @@ from complaints.services.common import broadcast
 logger = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 5
+DRAIN_BATCH = 20  # deliveries between two looks at the drain's deadline
 
 
 class Enqueueable(Task):  # type: ignore[type-arg]
-    """A task that can be queued without ever failing its caller: when the broker cannot
-    be reached the work is still in PostgreSQL, and the periodic sweep does it."""
+    """A task that can be queued without ever failing or holding up its caller.
+
+    The publish happens on one background thread per process: a broker that refuses
+    connections fails it at once, but a hung one (SIGSTOP, a dead link) would block the
+    caller — a webhook's acknowledgement — for as long as it hangs. The work itself is in
+    PostgreSQL, so a publish that is lost (broker down, queue full, process exiting) only
+    waits for the periodic sweep.
+    """
 
     def enqueue(self, *args: Any) -> None:
+        if self.app.conf.task_always_eager:  # embedded mode and tests: run it now
+            self._publish(args)
+            return
+        try:
+            _outbox().put_nowait((self, args))
+        except queue.Full:
+            logger.warning("publish queue full; the sweep will do %s%r", self.name, args)
+
+    def _publish(self, args: tuple[Any, ...]) -> None:
         try:
             self.apply_async(args, retry=False)
         except Exception:
@@ -33,9 +54,94 @@ class Enqueueable(Task):  # type: ignore[type-arg]
             )
 
 
+_OUTBOX_SIZE = 10_000
+_outbox_queue: queue.Queue[tuple[Enqueueable, tuple[Any, ...]]] | None = None
+_outbox_lock = threading.Lock()
+
+
+def _outbox() -> queue.Queue[tuple[Enqueueable, tuple[Any, ...]]]:
+    """The process's publish queue and its thread, started on first use (after a fork,
+    a worker process starts its own: the `pid` check)."""
+    global _outbox_queue  # one per process
+    with _outbox_lock:
+        if _outbox_queue is None or getattr(_outbox_queue, "pid", None) != os.getpid():
+            _outbox_queue = queue.Queue(_OUTBOX_SIZE)
+            _outbox_queue.pid = os.getpid()  # type: ignore[attr-defined]
+            threading.Thread(
+                target=_drain, args=(_outbox_queue,), name="aduan-publish", daemon=True
+            ).start()
+        return _outbox_queue
+
+
+def _drain(outbox: queue.Queue[tuple[Enqueueable, tuple[Any, ...]]]) -> None:
+    while True:
+        task, args = outbox.get()
+        task._publish(args)
+
+
 @shared_task(base=Enqueueable, acks_late=True)
 def process_deliveries(account_id: int, keys: list[str]) -> None:
     services.process_deliveries(account_id, keys)
+
+
+@shared_task(base=Enqueueable, acks_late=True)
+def drain_deliveries() -> int:
+    """Processes pending deliveries until none is due, or its time is up; returns how many.
+
+    Several drains at once share the inbox (each claims with SKIP LOCKED). One whose time
+    is up queues its successor behind the tasks queued meanwhile, so the acknowledgements
+    it caused are sent during a backlog rather than after it.
+    """
+    deadline = time.monotonic() + settings.ADUAN_INGEST_DRAIN_SECONDS
+    done = 0
+    while time.monotonic() < deadline:
+        batch = services.process_due(limit=DRAIN_BATCH)
+        done += batch
+        if batch < DRAIN_BATCH:
+            return done
+    drain_deliveries.enqueue()
+    return done
+
+
+class _Wake:
+    """Asks for a drain once stored deliveries are committed, at most once per interval
+    per process, instead of one task per webhook: at hundreds of webhooks a second a
+    publish each costs the server and the worker more than the work they announce.
+
+    A wake asked for while one is still to be sent is covered by it: the flag is cleared
+    just before that one is queued, so it goes out after every commit that found it set,
+    and the drain it starts sees those rows.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting_pid = 0  # the process whose wake is still to be sent (fork-safe)
+        self._last = 0.0
+
+    def __call__(self) -> None:
+        if drain_deliveries.app.conf.task_always_eager:  # no worker to wake: drain now
+            drain_deliveries.enqueue()
+            return
+        with self._lock:
+            if self._waiting_pid == os.getpid():
+                return
+            self._waiting_pid = os.getpid()
+            delay = self._last + settings.ADUAN_INGEST_WAKE_SECONDS - time.monotonic()
+        if delay > 0:
+            timer = threading.Timer(delay, self._send)
+            timer.daemon = True  # a wake lost at exit only waits for the sweep
+            timer.start()
+        else:
+            self._send()
+
+    def _send(self) -> None:
+        with self._lock:
+            self._waiting_pid = 0
+            self._last = time.monotonic()
+        drain_deliveries.enqueue()
+
+
+wake_drain = _Wake()
 
 
 @shared_task(base=Enqueueable, acks_late=True)

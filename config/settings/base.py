@@ -210,6 +210,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Webhooks wake the inbox drain at most once per this many seconds per server process (the
+# drain then takes everything stored meanwhile); a drain task gives the queue back after
+# about ADUAN_INGEST_DRAIN_SECONDS, so the acknowledgement sends queued meanwhile go out.
+ADUAN_INGEST_WAKE_SECONDS = env.float("ADUAN_INGEST_WAKE_SECONDS", default=1.0)
+ADUAN_INGEST_DRAIN_SECONDS = env.float("ADUAN_INGEST_DRAIN_SECONDS", default=0.5)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "close-resolved-tickets": {
         "task": "complaints.tasks.close_resolved_tickets",
