@@ -14,14 +14,9 @@ from django.conf import settings
 
 from complaints.models import Category
 from complaints.services import api_token_for
-from tests.servers import asgi_server
+from tests.servers import asgi_server, server_database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,7 +25,7 @@ def test_a_complaint_made_over_http_is_pushed_to_the_agents_queue(citizen_user: 
     token = api_token_for(citizen_user)
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": server_database_url(),
         "REDIS_URL": settings.REDIS_URL,
     }
     layer = RedisChannelLayer(hosts=[settings.REDIS_URL])

@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 
 from bench.common import start_graph_double
-from tests.servers import ROOT, asgi_server, free_port
+from tests.servers import ROOT, asgi_server, free_port, server_database_url
 
 REDIS = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli") or "redis-cli"
@@ -114,12 +113,11 @@ class Stack:
 def full_stack(
     provider: str, *, web_workers: int = 1, celery_workers: int = 1, beat: bool = True
 ) -> Iterator[Stack]:
-    db = settings.DATABASES["default"]
     redis = Redis()
     redis.start()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": server_database_url(),
         "REDIS_URL": redis.url,
         "WHATSAPP_API_BASE": provider,
         "META_GRAPH_API_BASE": provider,

@@ -10,17 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.servers import asgi_server
+from tests.servers import asgi_server, server_database_url
 
 PROTOCOL = "pengaduan.chat.v1"
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -35,7 +29,7 @@ def chat_server(transactional_db: None, settings: Any) -> Iterator[str]:
     }
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": server_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "THROTTLE_CHAT_START": "10000/min",
     }
