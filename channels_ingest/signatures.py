@@ -29,17 +29,18 @@ def x_signature(secret: str, message: bytes) -> str:
 
 
 def is_signed(kind: str, secret: str, headers: Mapping[str, str], body: bytes) -> bool:
-    """Whether `body` came from the provider holding `secret`."""
+    """Whether `body` came from the provider holding `secret` (header names in any case)."""
     if not secret:
         return False
     if kind in META_KINDS:
-        expected, given = meta_signature(secret, body), headers.get("X-Hub-Signature-256", "")
+        expected, name = meta_signature(secret, body), "x-hub-signature-256"
     elif kind == Channel.X:
-        expected, given = x_signature(secret, body), headers.get("X-Twitter-Webhooks-Signature", "")
+        expected, name = x_signature(secret, body), "x-twitter-webhooks-signature"
     elif kind == Channel.TELEGRAM:
-        expected, given = secret, headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        expected, name = secret, "x-telegram-bot-api-secret-token"
     else:
         return False
+    given = next((v for k, v in headers.items() if k.lower() == name), "")
     return hmac.compare_digest(expected.encode(), given.encode())
 
 

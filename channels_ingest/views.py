@@ -7,7 +7,6 @@ happens after the answer, from the stored rows.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -15,8 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from channels_ingest.models import ChannelAccount
-from channels_ingest.services import store_deliveries
-from channels_ingest.signatures import META_KINDS, is_signed, meta_challenge, x_crc_response
+from channels_ingest.services import Answer, accept_webhook, webhook_account
+from channels_ingest.signatures import META_KINDS, meta_challenge, x_crc_response
 from complaints.choices import Channel
 from config.health import unavailable
 
@@ -32,7 +31,7 @@ WEBHOOK_KINDS = frozenset(
 def webhook(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     if kind not in WEBHOOK_KINDS:
         raise Http404
-    account = ChannelAccount.objects.filter(kind=kind, slug=slug, is_active=True).first()
+    account = webhook_account(kind, slug)
     if account is None:
         raise Http404
     if request.method == "GET":
@@ -44,16 +43,14 @@ def webhook(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
     if len(body) != _declared_length(request):
         # The sender hung up mid-body: nothing to verify, and no one to answer.
         return JsonResponse({"code": "invalid", "detail": "Incomplete body."}, status=400)
-    if not is_signed(kind, account.webhook_secret, request.headers, body):
-        logger.warning("%s: delivery with a missing or wrong signature refused", account)
-        return _refused("Invalid signature.")
-    try:
-        # One INSERT commits on its own: no transaction around it to pay for.
-        store_deliveries(account, json.loads(body))
-    except ValueError as exc:
-        logger.error("%s: signed delivery that cannot be read: %s", account, exc)
-        return JsonResponse({"code": "invalid", "detail": "Not a readable payload."}, status=400)
-    return HttpResponse(status=200)
+    return answer_response(accept_webhook(account, request.headers, body))
+
+
+def answer_response(answer: Answer) -> HttpResponse:
+    """The provider's answer: an empty 200, or the refusal as JSON."""
+    if answer.code:
+        return JsonResponse({"code": answer.code, "detail": answer.detail}, status=answer.status)
+    return HttpResponse(status=answer.status)
 
 
 def _handshake(account: ChannelAccount, request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@
 HTTP requests run Django's WSGI handler on a thread pool (a2wsgi): every view is
 synchronous, and one hand-off per request costs far less than the several sync/async
 hops of Django's ASGI handler (healthz on 2 cores: about 4x the requests per second).
+Provider deliveries skip Django's request cycle altogether (channels_ingest.receiver).
 """
 
 import os
@@ -20,6 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from channels_ingest.receiver import WebhookReceiver  # noqa: E402
 from complaints.live import LiveServer  # noqa: E402
 from config import redact  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
@@ -30,9 +32,11 @@ application = LiveServer(
     ProtocolTypeRouter(
         {
             # HttpResponse is iterable over bytes, which the stubs do not say.
-            "http": WSGIMiddleware(
-                django_http_app,  # type: ignore[arg-type]
-                workers=settings.ADUAN_HTTP_THREADS,
+            "http": WebhookReceiver(
+                WSGIMiddleware(
+                    django_http_app,  # type: ignore[arg-type]
+                    workers=settings.ADUAN_HTTP_THREADS,
+                )
             ),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
