@@ -88,11 +88,18 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["account", "external_id"], name="delivery_unique"),
         ]
         indexes = [
-            # The sweep reads only what is still pending, oldest first.
+            # The drains claim what is still pending, in order, from two small indexes:
+            # new deliveries oldest first, and retries whose backoff has passed. (One index
+            # on both columns gave no order for "never tried": a sort of the whole inbox.)
             models.Index(
-                fields=["next_attempt_at", "received_at"],
-                condition=models.Q(state="pending"),
-                name="delivery_pending",
+                fields=["received_at"],
+                condition=models.Q(state="pending", next_attempt_at__isnull=True),
+                name="delivery_new",
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending", next_attempt_at__isnull=False),
+                name="delivery_retry",
             ),
             models.Index(
                 fields=["next_attempt_at"],
