@@ -1,13 +1,15 @@
 """Provider deliveries (POST /webhooks/<kind>/<slug>/) answered on the server's event loop.
 
-A delivery needs four things: its bytes, its account, a signature check and one INSERT.
+A delivery needs four things: its bytes, its account, a signature check and an INSERT.
 Going through Django's request cycle (middleware, URL resolution, a connection from the
-pool and its health check per request) cost ten times that. This ASGI layer reads the body
-on the event loop and runs the same service function as the view
-(`services.accept_webhook`) on a few threads of its own, each keeping its database
-connection between deliveries. Anything else — handshakes, unknown or inactive accounts,
-an account without its secret, a host not allowed — goes on to Django, whose view gives the
-same answers.
+pool and its health check per request) cost many times that. This ASGI layer reads and
+verifies the body on the event loop with the view's own service function
+(`services.read_webhook`), and stores what arrives together in one INSERT, one commit
+(`services.save_deliveries`, on a thread that keeps its connection): while one group is
+being written, the next gathers. Every sender is answered only after the commit that
+holds its delivery. Anything else — handshakes, unknown or inactive accounts, an account
+without its secret, a host not allowed — goes on to Django, whose view gives the same
+answers.
 
 Accounts are remembered for `ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS`: a secret changed or an
 account deactivated in the admin takes effect within that time in every server process.
@@ -30,7 +32,7 @@ from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from channels_ingest import services
-from channels_ingest.models import ChannelAccount
+from channels_ingest.models import ChannelAccount, Delivery
 from channels_ingest.views import WEBHOOK_KINDS, answer_response
 from config.health import UNAVAILABLE_ERRORS, unavailable
 
@@ -40,6 +42,8 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+# A delivery not stored by then is answered 503 (the provider retries; storing is idempotent).
+STORE_TIMEOUT = 30.0
 PATH = re.compile(r"^/webhooks/(?P<kind>[a-z]+)/(?P<slug>[-a-zA-Z0-9_]+)/$")
 
 
@@ -52,6 +56,7 @@ class WebhookReceiver:
             settings.ADUAN_WEBHOOK_THREADS, thread_name_prefix="aduan-webhook"
         )
         self.accounts: dict[tuple[str, str], tuple[float, ChannelAccount]] = {}
+        self.store = GroupInsert(self.executor)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = PATH.match(scope["path"]) if scope["type"] == "http" else None
@@ -86,15 +91,17 @@ class WebhookReceiver:
         if len(body) > limit:
             await _respond(send, _too_large())
             return
+        verdict = services.read_webhook(account, headers, body)
+        if isinstance(verdict, services.Answer):
+            await _respond(send, answer_response(verdict))
+            return
         try:
-            answer = await loop.run_in_executor(
-                self.executor, _retried, services.accept_webhook, account, headers, body
-            )
-        except UNAVAILABLE_ERRORS as exc:
+            await self.store.save(verdict)
+        except (*UNAVAILABLE_ERRORS, TimeoutError) as exc:
             logger.warning("database unavailable on %s: %s", scope["path"], exc)
             await _respond(send, unavailable())
             return
-        await _respond(send, answer_response(answer))
+        await _respond(send, answer_response(services.ACCEPTED))
 
     def _account(self, kind: str, slug: str) -> ChannelAccount | None:
         """The account, from memory while it is fresh; unknown ones are not remembered."""
@@ -107,6 +114,92 @@ class WebhookReceiver:
             expires = now + settings.ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS
             self.accounts[(kind, slug)] = (expires, account)
         return account
+
+
+class GroupInsert:
+    """Rows from concurrent requests, stored by one INSERT at a time per process.
+
+    Each commit waits for the disk; one commit for every delivery that arrived meanwhile
+    instead of one each is what lets acknowledgements outrun it. A group that fails for a
+    reason other than the database being away (a row PostgreSQL refuses) is retried
+    request by request, so one bad delivery does not fail the others.
+    """
+
+    MAX_ROWS = 500  # well under PostgreSQL's 65,535 parameters per statement
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self.executor = executor
+        self.waiting: list[tuple[list[Delivery], asyncio.Future[None]]] = []
+        self.writers: set[asyncio.Task[None]] = set()
+
+    async def save(self, rows: list[Delivery]) -> None:
+        """Returns once `rows` are committed; raises what storing them raised."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((rows, future))
+        if len(self.writers) < settings.ADUAN_WEBHOOK_WRITERS:
+            writer = asyncio.get_running_loop().create_task(self._write())
+            self.writers.add(writer)
+        await asyncio.wait_for(future, timeout=STORE_TIMEOUT)
+
+    async def _write(self) -> None:
+        try:
+            await self._write_waiting()
+        finally:
+            # At once, not in a done callback: a request arriving between this writer's
+            # last look at `waiting` and a callback would find no writer coming for it.
+            task = asyncio.current_task()
+            if task is not None:
+                self.writers.discard(task)
+
+    async def _write_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.waiting:
+            group = self._next_group()
+            rows = [row for rows, _future in group for row in rows]
+            try:
+                await loop.run_in_executor(self.executor, _retried, services.save_deliveries, rows)
+            except UNAVAILABLE_ERRORS as exc:
+                _settle(group, exc)
+            except Exception as exc:
+                if len(group) == 1:
+                    logger.exception("delivery not stored")
+                    _settle(group, exc)
+                else:
+                    await self._one_by_one(group)
+            else:
+                _settle(group, None)
+
+    def _next_group(self) -> list[tuple[list[Delivery], asyncio.Future[None]]]:
+        """The requests waiting longest, up to MAX_ROWS rows (always at least one)."""
+        taken = size = 0
+        while taken < len(self.waiting) and (taken == 0 or size < self.MAX_ROWS):
+            size += len(self.waiting[taken][0])
+            taken += 1
+        group, self.waiting = self.waiting[:taken], self.waiting[taken:]
+        return group
+
+    async def _one_by_one(self, group: list[tuple[list[Delivery], asyncio.Future[None]]]) -> None:
+        loop = asyncio.get_running_loop()
+        for rows, future in group:
+            try:
+                await loop.run_in_executor(self.executor, _retried, services.save_deliveries, rows)
+            except Exception as exc:
+                logger.exception("delivery not stored")
+                _settle([(rows, future)], exc)
+            else:
+                _settle([(rows, future)], None)
+
+
+def _settle(
+    group: list[tuple[list[Delivery], asyncio.Future[None]]], error: BaseException | None
+) -> None:
+    for _rows, future in group:
+        if future.done():  # the sender went away
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def _retried(call: Callable[..., Any], *args: Any) -> Any:

@@ -1,10 +1,10 @@
 """The inbox: store verified deliveries, then turn each event into messages and tickets.
 
-Store, acknowledge, process. A webhook view calls `store_deliveries` (one INSERT ... ON
-CONFLICT DO NOTHING, so a redelivered event changes nothing) and answers 200; processing
-runs from the stored rows: `process_due` drains whatever is pending, in a Celery task
-that the webhooks wake (coalesced) and in the periodic sweep (Redis was down, a worker
-died, processing failed and waits for its retry).
+Store, acknowledge, process. A webhook is read (`read_webhook`), its rows kept
+(`save_deliveries`: one INSERT ... ON CONFLICT DO NOTHING, so a redelivered event changes
+nothing) and only then answered 200; processing runs from the stored rows: `process_due`
+drains whatever is pending, in a Celery task that the webhooks wake (coalesced) and in the
+periodic sweep (Redis was down, a worker died, processing failed and waits for its retry).
 """
 
 from __future__ import annotations
@@ -70,7 +70,18 @@ def webhook_account(kind: str, slug: str) -> ChannelAccount | None:
 
 
 def accept_webhook(account: ChannelAccount, headers: Mapping[str, str], body: bytes) -> Answer:
-    """A delivery POSTed to `account`'s webhook: verified, then stored, or refused.
+    """A delivery POSTed to `account`'s webhook: verified, then stored, or refused."""
+    verdict = read_webhook(account, headers, body)
+    if isinstance(verdict, Answer):
+        return verdict
+    save_deliveries(verdict)
+    return ACCEPTED
+
+
+def read_webhook(
+    account: ChannelAccount, headers: Mapping[str, str], body: bytes
+) -> list[Delivery] | Answer:
+    """The rows a POSTed delivery asks to store, or the refusal to answer; no I/O.
 
     The order is fixed (REFERENCE 0.1): the raw bytes are authenticated before anything
     parses them, and nothing is stored unless they are. The account must have its secret.
@@ -79,41 +90,38 @@ def accept_webhook(account: ChannelAccount, headers: Mapping[str, str], body: by
         logger.warning("%s: delivery with a missing or wrong signature refused", account)
         return Answer(403, "forbidden", "Invalid signature.")
     try:
-        # One INSERT commits on its own: no transaction around it to pay for.
-        store_deliveries(account, json.loads(body))
+        return delivery_rows(account, json.loads(body))
     except ValueError as exc:
         logger.error("%s: signed delivery that cannot be read: %s", account, exc)
         return Answer(400, "invalid", "Not a readable payload.")
-    return ACCEPTED
 
 
-def store_deliveries(account: ChannelAccount, payload: Any) -> list[str]:
-    """Keeps every event of a verified delivery; returns their provider ids.
-
-    One INSERT, committed by itself (or with the caller's transaction); once it is, a
-    drain of the inbox is asked for (coalesced, see tasks.wake_drain) rather than a task
-    per delivery. Raises ValueError for a payload that is not the provider's format.
-    """
+def delivery_rows(account: ChannelAccount, payload: Any) -> list[Delivery]:
+    """One unsaved row per event of a verified payload; ValueError if it is not the
+    provider's format."""
     try:
         events = split(account.kind, payload)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a {account.kind} webhook payload: {exc!r}") from exc
-    rows = [Delivery(account=account, external_id=key[:255], event=event) for key, event in events]
-    if rows:
-        from channels_ingest.tasks import wake_drain
-
-        _insert_new(rows)
-        transaction.on_commit(wake_drain)
-    return [row.external_id for row in rows]
+    return [Delivery(account=account, external_id=key[:255], event=event) for key, event in events]
 
 
-def _insert_new(rows: list[Delivery]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING of `rows`, as one statement.
+def save_deliveries(rows: list[Delivery]) -> None:
+    """Keeps the rows not stored already, in one INSERT ... ON CONFLICT DO NOTHING.
 
-    What bulk_create(ignore_conflicts=True) sends, without the transaction it opens around
-    it: at webhook rates its BEGIN and COMMIT were two of the four round trips of an
-    acknowledgement. One statement is atomic by itself.
+    The statement commits by itself (or with the caller's transaction): at webhook rates
+    the BEGIN and COMMIT of bulk_create's transaction were two of the four round trips of
+    an acknowledgement. Once committed, a drain of the inbox is asked for (coalesced, see
+    tasks.wake_drain) rather than a task per delivery.
     """
+    first: dict[tuple[int, str], Delivery] = {}
+    for row in rows:  # one statement cannot insert the same key twice
+        first.setdefault((row.account_id, row.external_id), row)
+    unique = list(first.values())
+    if not unique:
+        return
+    from channels_ingest.tasks import wake_drain
+
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
     ops = connection.ops
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
@@ -121,14 +129,15 @@ def _insert_new(rows: list[Delivery]) -> None:
     sql = (
         f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
         f"{ops.quote_name(Delivery._meta.db_table)} ({columns}) "
-        f"VALUES {', '.join([row_sql] * len(rows))} "
+        f"VALUES {', '.join([row_sql] * len(unique))} "
         f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)}"
     )
     params = [
-        f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields
+        f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in unique for f in fields
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    transaction.on_commit(wake_drain)
 
 
 def process_deliveries(account_id: int, keys: list[str]) -> None:

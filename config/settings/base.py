@@ -56,8 +56,10 @@ ADUAN_ADMIN_URL = env.str("ADUAN_ADMIN_URL", default="admin/")
 ADUAN_PERIODIC_INTERVAL = env.int("ADUAN_PERIODIC_INTERVAL", default=60)
 # Threads serving HTTP in each server process (at most DATABASE_POOL_MAX are useful).
 ADUAN_HTTP_THREADS = env.int("ADUAN_HTTP_THREADS", default=4)
-# Threads storing provider deliveries in each server process (each keeps a connection).
-ADUAN_WEBHOOK_THREADS = env.int("ADUAN_WEBHOOK_THREADS", default=4)
+# Provider deliveries in each server process: INSERTs in flight at once (each stores all
+# that arrived meanwhile), and threads running them (each keeps a database connection).
+ADUAN_WEBHOOK_WRITERS = env.int("ADUAN_WEBHOOK_WRITERS", default=1)
+ADUAN_WEBHOOK_THREADS = env.int("ADUAN_WEBHOOK_THREADS", default=3)
 # How long a server process trusts what it read of a channel account (secret, active).
 ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS = env.float("ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS", default=5.0)
 

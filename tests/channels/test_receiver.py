@@ -3,6 +3,7 @@ must give the view's answers (REFERENCE 0.1) and store exactly what the view sto
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ def server(account: ChannelAccount) -> Iterator[httpx.Client]:
         "REDIS_URL": settings.REDIS_URL,
         "ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS": "0.5",
         "ADUAN_INGEST_WAKE_SECONDS": "3600",  # no worker here: keep the rows pending
+        "ADUAN_WEBHOOK_WRITERS": "3",
     }
     with asgi_server(env) as base, httpx.Client(base_url=base, timeout=10) as http:
         yield http
@@ -125,3 +127,23 @@ def test_a_connection_cut_by_the_database_is_replaced_without_losing_the_deliver
         )
     assert post(server, whatsapp_text(2)).status_code == 200
     assert stored() == ["wamid.STACK1", "wamid.STACK2"]
+
+
+def test_concurrent_senders_are_each_answered_after_their_delivery_is_stored(
+    server: httpx.Client,
+) -> None:
+    async def send_all() -> list[int]:
+        async with httpx.AsyncClient(base_url=str(server.base_url), timeout=40) as http:
+
+            async def one(n: int) -> int:
+                body = whatsapp_text(n)
+                signature = meta_signature(SECRETS["META_APP_SECRET"], body)
+                headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+                return (await http.post(PATH, content=body, headers=headers)).status_code
+
+            return await asyncio.gather(*(one(n % 150) for n in range(300)))
+
+    statuses = asyncio.run(send_all())
+
+    assert statuses == [200] * 300  # each delivery twice, in groups that overlap
+    assert sorted(stored()) == sorted(f"wamid.STACK{n}" for n in range(150))
