@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -147,3 +148,17 @@ def test_concurrent_senders_are_each_answered_after_their_delivery_is_stored(
 
     assert statuses == [200] * 300  # each delivery twice, in groups that overlap
     assert sorted(stored()) == sorted(f"wamid.STACK{n}" for n in range(150))
+
+
+def test_a_sender_that_hangs_up_mid_body_stores_nothing(server: httpx.Client) -> None:
+    body = whatsapp_text(1)
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"X-Hub-Signature-256: {meta_signature(SECRETS['META_APP_SECRET'], body)}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((server.base_url.host, server.base_url.port)) as sock:
+        sock.sendall(head + body[: len(body) // 2])
+    assert post(server, whatsapp_text(2)).status_code == 200  # served after the hang-up
+
+    assert stored() == ["wamid.STACK2"]
