@@ -24,6 +24,13 @@ def generate_number(now: datetime) -> str:
     return f"{settings.ADUAN_TICKET_PREFIX}-{local:%y%m}-{code}"
 
 
+def without_ticket_numbers(text: str) -> str:
+    """`text` with our ticket numbers blanked out: a random code such as RP70F9 or
+    12345M must not read as anything else (a money amount) to a pattern looking at it."""
+    prefix = re.escape(settings.ADUAN_TICKET_PREFIX)
+    return re.sub(rf"\b{prefix}-\d{{4}}-[{ALPHABET}]{{{CODE_LENGTH}}}\b", " ", text)
+
+
 def normalise_number(text: str) -> str | None:
     """The canonical form of a number typed by a person, or None if it cannot be one.
 

@@ -15,6 +15,8 @@ import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from complaints.numbers import without_ticket_numbers
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
 # Ten or more digits, possibly grouped: account, customer, card and bill numbers.
@@ -46,7 +48,10 @@ KINDS = (
 
 
 def personal_data_in(text: str) -> list[str]:
-    """What kinds of personal data `text` contains, in words an agent understands."""
+    """What kinds of personal data `text` contains, in words an agent understands.
+
+    Ticket numbers are not personal data, and their random codes are not read as such."""
+    text = without_ticket_numbers(text)
     found: list[str] = []
     for _match in phonenumbers.PhoneNumberMatcher(text, settings.ADUAN_DEFAULT_REGION):
         found.append(str(_("a phone number")))

@@ -31,6 +31,8 @@ PERSONAL = [
 ]
 CLEAN = [
     "Terima kasih, laporan Anda kami terima dengan nomor ADU-2611-7K3QX9.",
+    # Random codes that once read as money amounts ("Rp 70", "12345 M").
+    "Laporan ADU-2611-RP70F9 dan ADU-2611-12345M sedang kami tangani.",
     "Kami sudah meneruskan laporan ke operator; detail kami kirim lewat pesan pribadi.",
     "Gangguan di wilayah Bojonggede sedang ditangani sejak 4 Maret 2026 pukul 10.00.",
     "Perbaikan jalan rusak dijadwalkan dalam 3 hari kerja.",
