@@ -69,9 +69,10 @@ class WebhookReceiver:
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
+        key = (match["kind"], match["slug"])
         try:
-            account = await loop.run_in_executor(
-                self.executor, self._account, match["kind"], match["slug"]
+            account = self._remembered(key) or await loop.run_in_executor(
+                self.executor, self._account, key
             )
         except UNAVAILABLE_ERRORS as exc:
             logger.warning("database unavailable on %s: %s", scope["path"], exc)
@@ -82,7 +83,7 @@ class WebhookReceiver:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if int(headers.get("content-length") or 0) > limit:
+        if _declared_length(headers) > limit:
             await _respond(send, _too_large())
             return
         body = await _read_body(receive, limit)
@@ -103,16 +104,17 @@ class WebhookReceiver:
             return
         await _respond(send, answer_response(services.ACCEPTED))
 
-    def _account(self, kind: str, slug: str) -> ChannelAccount | None:
-        """The account, from memory while it is fresh; unknown ones are not remembered."""
-        now = time.monotonic()
-        cached = self.accounts.get((kind, slug))
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        account: ChannelAccount | None = _retried(services.webhook_account, kind, slug)
+    def _remembered(self, key: tuple[str, str]) -> ChannelAccount | None:
+        """The account read less than ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS ago, if any."""
+        cached = self.accounts.get(key)
+        return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+    def _account(self, key: tuple[str, str]) -> ChannelAccount | None:
+        """The account, read now and remembered; unknown ones are not remembered."""
+        account: ChannelAccount | None = _retried(services.webhook_account, *key)
         if account is not None:
-            expires = now + settings.ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS
-            self.accounts[(kind, slug)] = (expires, account)
+            expires = time.monotonic() + settings.ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS
+            self.accounts[key] = (expires, account)
         return account
 
 
@@ -235,6 +237,13 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         size += len(chunk)
         if size > limit or not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("content-length") or 0)
+    except ValueError:
+        return 0  # the body read decides
 
 
 def _host_allowed(scope: Scope) -> bool:
