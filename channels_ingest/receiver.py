@@ -154,22 +154,26 @@ class GroupInsert:
                 self.writers.discard(task)
 
     async def _write_waiting(self) -> None:
-        loop = asyncio.get_running_loop()
         while self.waiting:
-            group = self._next_group()
-            rows = [row for rows, _future in group for row in rows]
-            try:
-                await loop.run_in_executor(self.executor, _retried, services.save_deliveries, rows)
-            except UNAVAILABLE_ERRORS as exc:
+            await self._store(self._next_group())
+
+    async def _store(self, group: list[tuple[list[Delivery], asyncio.Future[None]]]) -> None:
+        """One INSERT for the group; if PostgreSQL refuses it, one per request."""
+        rows = [row for rows, _future in group for row in rows]
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.executor, _retried, services.save_deliveries, rows)
+        except UNAVAILABLE_ERRORS as exc:
+            _settle(group, exc)
+        except Exception as exc:
+            if len(group) == 1:
+                logger.exception("delivery not stored")
                 _settle(group, exc)
-            except Exception as exc:
-                if len(group) == 1:
-                    logger.exception("delivery not stored")
-                    _settle(group, exc)
-                else:
-                    await self._one_by_one(group)
             else:
-                _settle(group, None)
+                for request in group:
+                    await self._store([request])
+        else:
+            _settle(group, None)
 
     def _next_group(self) -> list[tuple[list[Delivery], asyncio.Future[None]]]:
         """The requests waiting longest, up to MAX_ROWS rows (always at least one)."""
@@ -179,17 +183,6 @@ class GroupInsert:
             taken += 1
         group, self.waiting = self.waiting[:taken], self.waiting[taken:]
         return group
-
-    async def _one_by_one(self, group: list[tuple[list[Delivery], asyncio.Future[None]]]) -> None:
-        loop = asyncio.get_running_loop()
-        for rows, future in group:
-            try:
-                await loop.run_in_executor(self.executor, _retried, services.save_deliveries, rows)
-            except Exception as exc:
-                logger.exception("delivery not stored")
-                _settle([(rows, future)], exc)
-            else:
-                _settle([(rows, future)], None)
 
 
 def _settle(

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import pytest
 
 from bench.common import start_graph_double
+from tests.channels.conftest import SECRETS
+from tests.channels.test_forgery_and_duplicates import meta_sign
 from tests.servers import ROOT, asgi_server, free_port, server_database_url
 
 REDIS = shutil.which("redis-server")
@@ -93,6 +95,11 @@ def whatsapp_text(n: int) -> bytes:
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
     }
     return json.dumps(payload).encode()
+
+
+def whatsapp_headers(body: bytes, secret: str = SECRETS["META_APP_SECRET"]) -> dict[str, str]:
+    """What Meta sends with `body`: its type, and its signature with the app secret."""
+    return {"Content-Type": "application/json", "X-Hub-Signature-256": meta_sign(body, secret)}
 
 
 @pytest.fixture

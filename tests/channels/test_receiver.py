@@ -16,9 +16,8 @@ from django.conf import settings
 from django.db import connection
 
 from channels_ingest.models import ChannelAccount, Delivery
-from channels_ingest.signatures import meta_signature
 from tests.channels.conftest import SECRETS
-from tests.channels.stack import whatsapp_text
+from tests.channels.stack import whatsapp_headers, whatsapp_text
 from tests.servers import asgi_server, server_database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -54,8 +53,7 @@ def server(account: ChannelAccount) -> Iterator[httpx.Client]:
 
 
 def post(http: httpx.Client, body: bytes, secret: str | None = None, **headers: str) -> Any:
-    signature = meta_signature(secret or SECRETS["META_APP_SECRET"], body)
-    sent = {"Content-Type": "application/json", "X-Hub-Signature-256": signature, **headers}
+    sent = whatsapp_headers(body, secret or SECRETS["META_APP_SECRET"]) | headers
     return http.post(PATH, content=body, headers=sent)
 
 
@@ -138,8 +136,7 @@ def test_concurrent_senders_are_each_answered_after_their_delivery_is_stored(
 
             async def one(n: int) -> int:
                 body = whatsapp_text(n)
-                signature = meta_signature(SECRETS["META_APP_SECRET"], body)
-                headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+                headers = whatsapp_headers(body)
                 return (await http.post(PATH, content=body, headers=headers)).status_code
 
             return await asyncio.gather(*(one(n % 150) for n in range(300)))
@@ -154,7 +151,7 @@ def test_a_sender_that_hangs_up_mid_body_stores_nothing(server: httpx.Client) ->
     body = whatsapp_text(1)
     head = (
         f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"X-Hub-Signature-256: {meta_signature(SECRETS['META_APP_SECRET'], body)}\r\n"
+        f"X-Hub-Signature-256: {whatsapp_headers(body)['X-Hub-Signature-256']}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
     with socket.create_connection((server.base_url.host, server.base_url.port)) as sock:

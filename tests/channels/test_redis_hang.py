@@ -18,9 +18,14 @@ import pytest
 from channels_ingest.models import Delivery
 from complaints.choices import Direction
 from complaints.models import Message
-from tests.channels.conftest import SECRETS
-from tests.channels.stack import REDIS, full_stack, provider, wait_for, whatsapp_text
-from tests.channels.test_forgery_and_duplicates import meta_sign
+from tests.channels.stack import (
+    REDIS,
+    full_stack,
+    provider,
+    wait_for,
+    whatsapp_headers,
+    whatsapp_text,
+)
 from tests.results import write_result
 
 pytestmark = [
@@ -44,12 +49,10 @@ def test_a_hung_redis_delays_processing_but_never_an_acknowledgement(
 
         def post(n: int) -> tuple[int, float]:
             body = whatsapp_text(30_000 + n)
-            headers = {
-                "X-Hub-Signature-256": meta_sign(body, SECRETS["META_APP_SECRET"]),
-                "Content-Type": "application/json",
-            }
             began = time.perf_counter()
-            status = http.post("/webhooks/whatsapp/uji/", content=body, headers=headers)
+            status = http.post(
+                "/webhooks/whatsapp/uji/", content=body, headers=whatsapp_headers(body)
+            )
             return status.status_code, time.perf_counter() - began
 
         before = [post(n) for n in range(3)]

@@ -14,9 +14,14 @@ from bench.common import WhatsAppGraphDouble
 from channels_ingest.models import Delivery
 from complaints.choices import DeliveryStatus, Direction
 from complaints.models import Message
-from tests.channels.conftest import SECRETS
-from tests.channels.stack import REDIS, full_stack, provider, wait_for, whatsapp_text
-from tests.channels.test_forgery_and_duplicates import meta_sign
+from tests.channels.stack import (
+    REDIS,
+    full_stack,
+    provider,
+    wait_for,
+    whatsapp_headers,
+    whatsapp_text,
+)
 from tests.results import write_result
 
 pytestmark = [
@@ -38,8 +43,7 @@ def test_deliveries_during_a_redis_outage_are_kept_and_processed_when_it_returns
 
         def post(n: int) -> int:
             body = whatsapp_text(n)
-            headers = {"X-Hub-Signature-256": meta_sign(body, SECRETS["META_APP_SECRET"])}
-            headers["Content-Type"] = "application/json"
+            headers = whatsapp_headers(body)
             return http.post("/webhooks/whatsapp/uji/", content=body, headers=headers).status_code
 
         before = [post(n) for n in range(3)]
