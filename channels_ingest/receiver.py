@@ -22,7 +22,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,13 +34,11 @@ from django.http.request import split_domain_port, validate_host
 from channels_ingest import services
 from channels_ingest.models import ChannelAccount, Delivery
 from channels_ingest.views import WEBHOOK_KINDS, answer_response
+from config.edge import App, Receive, Scope, Send, declared_length, read_body, respond
 from config.health import UNAVAILABLE_ERRORS, unavailable
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 # A delivery not stored by then is answered 503 (the provider retries; storing is idempotent).
 STORE_TIMEOUT = 30.0
@@ -50,7 +48,7 @@ PATH = re.compile(r"^/webhooks/(?P<kind>[a-z]+)/(?P<slug>[-a-zA-Z0-9_]+)/$")
 class WebhookReceiver:
     """ASGI middleware: provider deliveries here, everything else to `app`."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.executor = ThreadPoolExecutor(
             settings.ADUAN_WEBHOOK_THREADS, thread_name_prefix="aduan-webhook"
@@ -76,33 +74,33 @@ class WebhookReceiver:
             )
         except UNAVAILABLE_ERRORS as exc:
             logger.warning("database unavailable on %s: %s", scope["path"], exc)
-            await _respond(send, unavailable())
+            await respond(send, unavailable())
             return
         if account is None or not account.webhook_secret:
             await self.app(scope, receive, send)  # Django's 404 or 503, as for a GET
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if _declared_length(headers) > limit:
-            await _respond(send, _too_large())
+        if declared_length(headers) > limit:
+            await respond(send, _too_large())
             return
-        body = await _read_body(receive, limit)
+        body = await read_body(receive, limit)
         if body is None:
             return  # the sender hung up mid-body: nothing to verify, no one to answer
         if len(body) > limit:
-            await _respond(send, _too_large())
+            await respond(send, _too_large())
             return
         verdict = services.read_webhook(account, headers, body)
         if isinstance(verdict, services.Answer):
-            await _respond(send, answer_response(verdict))
+            await respond(send, answer_response(verdict))
             return
         try:
             await self.store.save(verdict)
         except (*UNAVAILABLE_ERRORS, TimeoutError) as exc:
             logger.warning("database unavailable on %s: %s", scope["path"], exc)
-            await _respond(send, unavailable())
+            await respond(send, unavailable())
             return
-        await _respond(send, answer_response(services.ACCEPTED))
+        await respond(send, answer_response(services.ACCEPTED))
 
     def _remembered(self, key: tuple[str, str]) -> ChannelAccount | None:
         """The account read less than ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS ago, if any."""
@@ -217,28 +215,6 @@ def _drop_connection() -> None:
         connection.close()
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body (reading stops past `limit`), or None if the client went away."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit or not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _declared_length(headers: dict[str, str]) -> int:
-    try:
-        return int(headers.get("content-length") or 0)
-    except ValueError:
-        return 0  # the body read decides
-
-
 def _host_allowed(scope: Scope) -> bool:
     host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
     domain, _port = split_domain_port(host)
@@ -250,10 +226,3 @@ def _host_allowed(scope: Scope) -> bool:
 
 def _too_large() -> HttpResponse:
     return JsonResponse({"code": "too_large", "detail": "Payload too large."}, status=413)
-
-
-async def _respond(send: Send, response: HttpResponse) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
-    headers.append((b"content-length", str(len(response.content)).encode()))
-    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": response.content})

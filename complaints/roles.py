@@ -69,14 +69,23 @@ def remember_role(user: Any) -> None:
 def _role_from(
     user: Any, is_supervisor: bool, is_agent: bool, is_partner: bool, citizen_pk: int | None
 ) -> Role:
-    if user.is_staff and is_supervisor:
+    role = role_from_flags(user.is_staff, is_supervisor, is_agent, is_partner, citizen_pk)
+    if role is Role.CITIZEN:
+        user._aduan_citizen_id = citizen_pk
+    return role
+
+
+def role_from_flags(
+    is_staff: bool, is_supervisor: bool, is_agent: bool, is_partner: bool, citizen_pk: int | None
+) -> Role:
+    """The role of an active, non-superuser user from the flags `role_columns` reads."""
+    if is_staff and is_supervisor:
         return Role.SUPERVISOR
-    if user.is_staff and is_agent:
+    if is_staff and is_agent:
         return Role.AGENT
     if is_partner:
         return Role.PARTNER
     if citizen_pk is not None:
-        user._aduan_citizen_id = citizen_pk
         return Role.CITIZEN
     return Role.NONE
 

@@ -60,6 +60,10 @@ ADUAN_HTTP_THREADS = env.int("ADUAN_HTTP_THREADS", default=4)
 # that arrived meanwhile), and threads running them (each keeps a database connection).
 ADUAN_WEBHOOK_WRITERS = env.int("ADUAN_WEBHOOK_WRITERS", default=1)
 ADUAN_WEBHOOK_THREADS = env.int("ADUAN_WEBHOOK_THREADS", default=3)
+# A citizen's ticket list and detail answered on the event loop (complaints.api.fastpath),
+# with this many database connections per server process; off: Django answers them too.
+ADUAN_API_FAST_PATH = env.bool("ADUAN_API_FAST_PATH", default=True)
+ADUAN_API_FAST_CONNECTIONS = env.int("ADUAN_API_FAST_CONNECTIONS", default=4)
 # How long a server process trusts what it read of a channel account (secret, active).
 ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS = env.float("ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS", default=5.0)
 
