@@ -32,6 +32,7 @@ from a2wsgi.wsgi import build_environ
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse
 from django.utils import translation
@@ -70,7 +71,7 @@ LIST_PARAMETERS = frozenset({"status", "cursor", "page_size"})
 # Accept headers DRF's negotiation answers with plain JSON (anything else: DRF decides).
 PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
 # Errors after which Django answers instead: it reports them as its views do.
-FALL_BACK = (psycopg.Error, OSError, TimeoutError, APIException)
+FALL_BACK = (psycopg.Error, OSError, TimeoutError, APIException, SuspiciousOperation)
 STATUSES = frozenset(Status.values)
 ZONE = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
@@ -497,7 +498,7 @@ class Queries:
         when there are none), as CursorPagination would ask the ORM for the page."""
         sql = self.tickets
         if by_status:
-            sql += " AND t.status = %(status)s"
+            sql += " AND %(status)s = t.status"
         if from_position:
             sql += " AND t.created_at > %(since)s" if reverse else " AND t.created_at < %(since)s"
         order = "t.created_at, t.id" if reverse else "t.created_at DESC, t.id DESC"

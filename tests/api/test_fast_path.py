@@ -231,6 +231,8 @@ def test_what_the_fast_path_is_not_sure_of_django_answers(
         response = assert_same(server, path, token)
         assert response.status_code == status, path
         assert not answered_fast(response), path
+    foreign = fetch(server, "/api/v1/tickets/", world["sari"], Host="aduan.evil.example")
+    assert foreign.status_code == 400 and not answered_fast(foreign)
 
 
 def test_a_deactivated_citizen_is_refused_at_once(
