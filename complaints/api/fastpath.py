@@ -74,6 +74,7 @@ PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
 FALL_BACK = (psycopg.Error, OSError, TimeoutError, APIException, SuspiciousOperation)
 STATUSES = frozenset(Status.values)
 ZONE = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+CONNECTION_WAIT = 1.0  # seconds a request waits for one of this layer's connections
 
 
 def enabled() -> bool:
@@ -240,7 +241,9 @@ async def _open_pool() -> AsyncConnectionPool:
         conninfo,
         min_size=1,
         max_size=settings.ADUAN_API_FAST_CONNECTIONS,
-        timeout=settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("timeout", 3),
+        # Waiting is for a busy pool, not for a database that is away: Django then answers
+        # (503 after its own pool's wait), so the two waits must not add up to much.
+        timeout=CONNECTION_WAIT,
         kwargs={"autocommit": True, "prepare_threshold": 1},
         open=False,
     )
