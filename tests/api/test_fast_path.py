@@ -216,6 +216,7 @@ NOT_SURE = [
     ("/api/v1/tickets/?status=lost", "sari", 400),
     ("/api/v1/tickets/?page_size=0", "sari", 400),
     ("/api/v1/tickets/?cursor=bm9wZQ", "sari", 400),
+    ("/api/v1/tickets/?cursor=cD1nYXJiYWdl", "sari", 400),  # p=garbage: no time in it
     ("/api/v1/tickets/?status=new&status=closed", "sari", 200),
     ("/api/v1/tickets/", "agent", 200),
     ("/api/v1/tickets/{budi_number}/", "agent", 200),
