@@ -148,8 +148,8 @@ class CitizenReads:
         return self.database, self.redis
 
     async def _allowed(self, redis: Redis, row: Sequence[Any] | None) -> bool:
-        """Whether a `Queries.IDENTITY` row is an active citizen's, counted by the throttle
-        and within its rate."""
+        """Whether a row starting with `Queries.identity`'s columns is an active citizen's,
+        counted by the throttle and within its rate."""
         if row is None:
             return False
         _user, is_active, is_superuser, is_staff, *flags = row[:8]
@@ -215,8 +215,8 @@ class CitizenReads:
             attachments = await conn.execute(self.queries.attachments, parameters)
             events = await conn.execute(self.queries.events, parameters)
         row = await found.fetchone()
-        if not await self._allowed(redis, row) or row is None or row[IDENTITY_COLUMNS] is None:
-            return None  # Django answers: 401, 429, or 404 for someone else's ticket alike
+        if row is None or row[IDENTITY_COLUMNS] is None or not await self._allowed(redis, row):
+            return None  # Django answers (and counts): 401, 429, or 404 for someone else's
         ticket, public = row[IDENTITY_COLUMNS:], await messages.fetchall()
         body = _ticket_out(ticket, language)
         body["description"] = public[0][4] if public else ""
@@ -359,7 +359,7 @@ _renderer = JSONRenderer()
 
 
 def _ticket_out(row: Sequence[Any], language: str) -> dict[str, Any]:
-    """TicketOut's fields, in its order, from a `Queries.TICKET_COLUMNS` row."""
+    """TicketOut's fields, in its order, from a row of `Queries.tickets`' columns."""
     (_pk, number, subject, category, priority, status, channel, created, updated) = row[:9]
     address, latitude, longitude, partner, rated = row[9:14]
     location = None
