@@ -57,29 +57,40 @@ def _compute_role(user: Any) -> Role:
 def remember_role(user: Any) -> None:
     """Sets the user's role from the `role_columns` a raw query read along with the user,
     so that `role_of` needs no query of its own."""
-    if not (user.is_authenticated and user.is_active):
-        user._aduan_role = Role.NONE
-    elif user.is_superuser:
-        user._aduan_role = Role.SUPERVISOR
-    else:
-        flags = (user.role_supervisor, user.role_agent, user.role_partner, user.role_citizen)
-        user._aduan_role = _role_from(user, *flags)
+    flags = (user.role_supervisor, user.role_agent, user.role_partner, user.role_citizen)
+    user._aduan_role = _role_from(user, *flags) if user.is_authenticated else Role.NONE
 
 
 def _role_from(
     user: Any, is_supervisor: bool, is_agent: bool, is_partner: bool, citizen_pk: int | None
 ) -> Role:
-    role = role_from_flags(user.is_staff, is_supervisor, is_agent, is_partner, citizen_pk)
+    role = role_from_flags(
+        user.is_active,
+        user.is_superuser,
+        user.is_staff,
+        is_supervisor,
+        is_agent,
+        is_partner,
+        citizen_pk,
+    )
     if role is Role.CITIZEN:
         user._aduan_citizen_id = citizen_pk
     return role
 
 
 def role_from_flags(
-    is_staff: bool, is_supervisor: bool, is_agent: bool, is_partner: bool, citizen_pk: int | None
+    is_active: bool,
+    is_superuser: bool,
+    is_staff: bool,
+    is_supervisor: bool,
+    is_agent: bool,
+    is_partner: bool,
+    citizen_pk: int | None,
 ) -> Role:
-    """The role of an active, non-superuser user from the flags `role_columns` reads."""
-    if is_staff and is_supervisor:
+    """The role of a signed-in user from their account flags and the `role_columns`."""
+    if not is_active:
+        return Role.NONE
+    if is_superuser or (is_staff and is_supervisor):
         return Role.SUPERVISOR
     if is_staff and is_agent:
         return Role.AGENT

@@ -48,9 +48,14 @@ def _user_with_role_by_token(key: str) -> Any:
 def _token_query() -> str:
     """The user of a token with their role flags. Columns are named, not `u.*`: a prepared
     statement must keep its result type when a migration adds a column."""
-    user_model = get_user_model()
-    users, tokens = user_model._meta.db_table, Token._meta.db_table
-    columns = ", ".join(f"u.{field.column}" for field in user_model._meta.concrete_fields)
+    fields = get_user_model()._meta.concrete_fields
+    return token_user_query(", ".join(f"u.{field.column}" for field in fields))
+
+
+def token_user_query(columns: str) -> str:
+    """SELECT `columns` of the user `u` whose token is `%(key)s`, then the `role_columns`;
+    bind `role_parameters(key=...)`."""
+    users, tokens = get_user_model()._meta.db_table, Token._meta.db_table
     # Names from model metadata; the key and group names are bound parameters.
     return (
         f"SELECT {columns}, {role_columns('u.id')} "  # noqa: S608

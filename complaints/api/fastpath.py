@@ -30,7 +30,6 @@ from typing import Any
 import psycopg
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
@@ -45,8 +44,9 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from complaints.api.auth import token_user_query
 from complaints.api.serializers import PUBLIC_EVENT_KINDS, Location
-from complaints.api.throttles import UserThrottle
+from complaints.api.throttles import UserThrottle, sliding_window
 from complaints.api.views import NewestFirst
 from complaints.choices import CITIZEN_LABELS, Status, citizen_label
 from complaints.models import (
@@ -59,7 +59,7 @@ from complaints.models import (
     TicketEvent,
 )
 from complaints.numbers import normalise_number
-from complaints.roles import Role, role_columns, role_from_flags, role_parameters
+from complaints.roles import Role, role_from_flags, role_parameters
 from config.edge import App, Receive, Scope, Send, respond
 from partners.models import Organisation
 
@@ -104,12 +104,13 @@ class CitizenReads:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if not (path == TICKETS or DETAIL.match(path)):
+        detail = DETAIL.match(path)
+        if not (path == TICKETS or detail):
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
         try:
-            response = await self._answer(scope)
+            response = await self._answer(scope, detail["number"] if detail else None)
         except FALL_BACK as exc:
             logger.debug("fast path left %s to Django: %r", path, exc)
             response = None
@@ -122,7 +123,8 @@ class CitizenReads:
             response["Server-Timing"] = f"fast;dur={(time.perf_counter() - began) * 1000:.1f}"
             await respond(send, response)
 
-    async def _answer(self, scope: Scope) -> HttpResponse | None:
+    async def _answer(self, scope: Scope, number: str | None) -> HttpResponse | None:
+        """The answer to the list (`number` None) or to one ticket's detail; None: Django's."""
         request = _django_request(scope)
         if request is None:
             return None
@@ -132,9 +134,9 @@ class CitizenReads:
         pool, redis = await self._clients()
         language = translation.get_language_from_request(request)
         async with pool.connection() as conn:
-            if scope["path"] == TICKETS:
+            if number is None:
                 return await self._list(conn, redis, request, key, language)
-            return await self._detail(conn, redis, scope["path"], key, language)
+            return await self._detail(conn, redis, number, key, language)
 
     async def _clients(self) -> tuple[AsyncConnectionPool, Redis]:
         if self.database is None or self.redis is None:
@@ -150,10 +152,7 @@ class CitizenReads:
     async def _allowed(self, redis: Redis, row: Sequence[Any] | None) -> bool:
         """Whether a row starting with `Queries.identity`'s columns is an active citizen's,
         counted by the throttle and within its rate."""
-        if row is None:
-            return False
-        _user, is_active, is_superuser, is_staff, *flags = row[:8]
-        if not is_active or is_superuser or role_from_flags(is_staff, *flags) is not Role.CITIZEN:
+        if row is None or role_from_flags(*row[1:IDENTITY_COLUMNS]) is not Role.CITIZEN:
             return False
         return await self.throttle.allows(redis, row[0])
 
@@ -200,12 +199,11 @@ class CitizenReads:
         self,
         conn: psycopg.AsyncConnection[Any],
         redis: Redis,
-        path: str,
+        typed: str,
         key: str,
         language: str,
     ) -> HttpResponse | None:
-        match = DETAIL.match(path)
-        number = normalise_number(match["number"]) if match else None
+        number = normalise_number(typed)
         if number is None:
             return None
         parameters = role_parameters(key=key, number=number)
@@ -293,23 +291,22 @@ class Throttle:
     (DRF then answers the 429). Fails open, as UserThrottle does, without Redis."""
 
     def __init__(self) -> None:
+        self.rates = UserThrottle()  # the rate is read from the settings once, as DRF does
         self.script: Any = None
 
     async def allows(self, redis: Redis, user_id: int) -> bool:
-        throttle = UserThrottle()
-        if throttle.rate is None:
+        rates = self.rates
+        if rates.rate is None:
             return True
-        now = time.time()
-        window = int(now // throttle.duration)
-        base = throttle.cache_format % {"scope": throttle.scope, "ident": user_id}
+        base = rates.cache_format % {"scope": rates.scope, "ident": user_id}
+        current, previous, overlap = sliding_window(base, rates.duration, time.time())
         cache = caches["default"]
-        keys = [cache.make_key(f"{base}:{window}"), cache.make_key(f"{base}:{window - 1}")]
-        overlap = 1 - (now % throttle.duration) / throttle.duration
         if self.script is None:
             self.script = redis.register_script(THROTTLE_SCRIPT)
         try:
             allowed = await self.script(
-                keys=keys, args=[throttle.num_requests, overlap, 2 * throttle.duration]
+                keys=[cache.make_key(current), cache.make_key(previous)],
+                args=[rates.num_requests, overlap, 2 * rates.duration],
             )
         except (RedisError, OSError) as exc:
             logger.warning("rate limit skipped, cache unreachable: %s", exc)
@@ -327,7 +324,7 @@ def _paginate(
     """Sets what CursorPagination.paginate_queryset sets, for its link builders; returns
     the page."""
     page = [_Positioned(row) for row in rows[: paginator.page_size]]
-    following = str(rows[-1][7]) if len(rows) > len(page) else None
+    following = str(rows[-1][CREATED_AT]) if len(rows) > len(page) else None
     paginator.page = list(reversed(page)) if reverse else page
     before = position is not None or offset > 0
     paginator.has_next, paginator.has_previous = (
@@ -344,7 +341,7 @@ class _Positioned(tuple[Any, ...]):
 
     @property
     def created_at(self) -> datetime:
-        return self[7]  # type: ignore[no-any-return]
+        return self[CREATED_AT]  # type: ignore[no-any-return]
 
 
 def _local_time(value: datetime) -> str:
@@ -440,8 +437,10 @@ def _json(body: dict[str, Any], language: str, *, allow: str) -> HttpResponse:
     return response
 
 
-# The first columns of every query here: the token's user and the role flags.
+# The first columns of every query here: the token's user id, then what role_from_flags
+# takes. Ticket rows (`Queries.tickets`) have their creation time at CREATED_AT.
 IDENTITY_COLUMNS = 8
+CREATED_AT = 7
 
 
 class Queries:
@@ -449,11 +448,8 @@ class Queries:
     a bound parameter. Each starts from the token, so that one round trip answers."""
 
     def __init__(self) -> None:
-        users, tokens = get_user_model()._meta.db_table, Token._meta.db_table
-        identity = (
-            f"SELECT u.id, u.is_active, u.is_superuser, u.is_staff, {role_columns('u.id')} "  # noqa: S608
-            f"FROM {users} u JOIN {tokens} k ON k.user_id = u.id WHERE k.key = %(key)s"
-        )
+        tokens = Token._meta.db_table
+        self.identity = token_user_query("u.id, u.is_active, u.is_superuser, u.is_staff")
         rated = (
             f"EXISTS (SELECT 1 FROM {Rating._meta.db_table} r "  # noqa: S608
             "WHERE r.ticket_id = t.id AND r.resolution_round = t.reopen_count)"
@@ -466,9 +462,8 @@ class Queries:
             f"LEFT JOIN {Organisation._meta.db_table} o ON o.id = t.partner_id "
             "WHERE t.citizen_id = me.role_citizen"
         )
-        self.identity = identity
         self.ticket = (
-            f"SELECT me.*, t.* FROM ({identity}) me "  # noqa: S608
+            f"SELECT me.*, t.* FROM ({self.identity}) me "  # noqa: S608
             f"LEFT JOIN LATERAL ({self.tickets} AND t.number = %(number)s) t ON true"
         )
         # The ticket's id, for the citizen of the token only.
@@ -508,6 +503,5 @@ class Queries:
         page = f"{sql} ORDER BY {order} OFFSET %(offset)s LIMIT %(limit)s"
         return (
             f"SELECT me.*, t.* FROM ({self.identity}) me "  # noqa: S608
-            f"LEFT JOIN LATERAL ({page}) t ON true ORDER BY t.created_at "
-            f"{'' if reverse else 'DESC'}, t.id {'' if reverse else 'DESC'}"
+            f"LEFT JOIN LATERAL ({page}) t ON true ORDER BY {order}"
         )

@@ -34,12 +34,9 @@ class SlidingWindow(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        now = self.timer()
-        window = int(now // self.duration)
-        current, previous = f"{self.key}:{window}", f"{self.key}:{window - 1}"
+        current, previous, self.overlap = sliding_window(self.key, self.duration, self.timer())
         counts = self.cache.get_many([current, previous])
         self.counts = counts.get(current, 0), counts.get(previous, 0)
-        self.overlap = 1 - (now % self.duration) / self.duration
         if self.counts[0] + self.counts[1] * self.overlap >= self.num_requests:
             return False
         if not self.cache.add(current, 1, 2 * self.duration):
@@ -54,6 +51,13 @@ class SlidingWindow(SimpleRateThrottle):
         # allowed again once in_current + in_previous * overlap < num_requests
         overlap_allowed = (self.num_requests - in_current) / in_previous
         return max((self.overlap - overlap_allowed) * self.duration, 1.0)
+
+
+def sliding_window(key: str, duration: int, now: float) -> tuple[str, str, float]:
+    """The cache keys counting `key` in the current and the previous fixed window, and the
+    share of the previous one still inside the sliding window."""
+    window = int(now // duration)
+    return f"{key}:{window}", f"{key}:{window - 1}", 1 - (now % duration) / duration
 
 
 class FailOpen:
