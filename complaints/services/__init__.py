@@ -13,15 +13,18 @@ from complaints.services.lifecycle import (
 )
 from complaints.services.messages import (
     NewAttachment,
+    NewTicket,
     add_attachments,
     open_ticket,
     open_ticket_once,
+    open_tickets,
     post_message,
 )
 from complaints.services.ratings import rate_ticket
 
 __all__ = [
     "NewAttachment",
+    "NewTicket",
     "add_attachments",
     "api_token_for",
     "assign_ticket",
@@ -30,6 +33,7 @@ __all__ = [
     "identify_citizen",
     "open_ticket",
     "open_ticket_once",
+    "open_tickets",
     "post_message",
     "rate_ticket",
     "register_citizen",

@@ -37,7 +37,14 @@ def lock_ticket(ticket: Ticket, expected_version: int | None) -> Ticket:
     return locked
 
 
-def record_event(
+def record_event(ticket: Ticket, kind: str, *, by: Any, **details: Any) -> TicketEvent:
+    """Stores what happened to `ticket`; `details` as `new_event` takes them."""
+    event = new_event(ticket, kind, by=by, **details)
+    event.save(force_insert=True)
+    return event
+
+
+def new_event(
     ticket: Ticket,
     kind: str,
     *,
@@ -48,7 +55,8 @@ def record_event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    """The event `record_event` stores, not yet stored (for a batch insert)."""
+    return TicketEvent(
         ticket=ticket,
         kind=kind,
         from_status=from_status,

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
@@ -28,12 +30,20 @@ from complaints.choices import (
     Status,
 )
 from complaints.exceptions import IdempotencyMismatch
-from complaints.models import Attachment, Category, Citizen, IdempotencyKey, Message, Ticket
+from complaints.models import (
+    Attachment,
+    Category,
+    Citizen,
+    IdempotencyKey,
+    Message,
+    Ticket,
+    TicketEvent,
+)
 from complaints.numbers import generate_number
 from complaints.privacy import personal_data_in
 from complaints.roles import Role, role_of
 from complaints.selectors import tickets_visible_to
-from complaints.services.common import broadcast, parse_priority, record_event
+from complaints.services.common import broadcast, new_event, parse_priority
 from complaints.services.lifecycle import transition_ticket
 
 logger = logging.getLogger(__name__)
@@ -52,78 +62,143 @@ class NewAttachment:
     content_type: str
 
 
-@transaction.atomic
-def open_ticket(
-    *,
-    citizen: Citizen,
-    channel: str,
-    subject: str,
-    body: str,
-    category: Category | None = None,
-    priority: str = Priority.NORMAL,
-    channel_account: Any = None,
-    external_id: str = "",
-    attachments: Sequence[NewAttachment] = (),
-    address: str = "",
-    latitude: Decimal | None = None,
-    longitude: Decimal | None = None,
-    by: Any = None,
-    is_public: bool = False,
-) -> Ticket:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTicket:
+    """A complaint to open: what `open_ticket` takes, for `open_tickets`."""
+
+    citizen: Citizen
+    channel: str
+    subject: str
+    body: str
+    category: Category | None = None
+    priority: str = Priority.NORMAL
+    channel_account: Any = None
+    external_id: str = ""
+    attachments: Sequence[NewAttachment] = ()
+    address: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    by: Any = None
+    is_public: bool = False
+
+
+def open_ticket(**details: Any) -> Ticket:
     """A new ticket, numbered in the same transaction that stores its first message.
 
-    Idempotent on the channel's message id: the same delivery again returns the
-    ticket it opened the first time.
+    Takes `NewTicket`'s fields. Idempotent on the channel's message id: the same delivery
+    again returns the ticket it opened the first time.
     """
-    if role_of(by) is Role.CITIZEN and citizen.user_id != by.pk:
-        raise PermissionDenied(_("Citizens open complaints only for themselves."))
-    _check_attachments(attachments)
-    if existing := _message_by_external_id(channel, external_id):
-        return existing.ticket
-    subject = (subject.strip() or _first_line(body))[:200]
-    if not subject:
-        raise ValidationError({"subject": _("A complaint needs a subject or a description.")})
-    fields = {
-        "citizen": citizen,
-        "channel": channel,
-        "subject": subject,
-        "category": category,
-        "priority": parse_priority(priority),
-        "channel_account": channel_account,
-        "address": address,
-        "latitude": latitude,
-        "longitude": longitude,
-    }
-    author_kind = (
-        AuthorKind.CITIZEN if by is None or role_of(by) is Role.CITIZEN else AuthorKind.AGENT
-    )
+    return open_tickets([NewTicket(**details)])[0]
+
+
+@transaction.atomic
+def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
+    """Tickets for `requests`, in their order, all in one transaction: each numbered, with
+    its creation event and first message. One INSERT per table whatever their number, so
+    that requests arriving together are stored together (the API's fast path).
+
+    All or nothing: one request refused (ValidationError, PermissionDenied) stores none.
+    A request carrying a channel message id already stored (earlier, concurrently or
+    twice in `requests`) gets the ticket that message opened.
+    """
+    drafts = [_draft(request) for request in requests]
     for _attempt in range(NUMBER_ATTEMPTS):
-        number = generate_number(timezone.now())
+        stored = _messages_by_external_id(requests)
+        opening: dict[tuple[str, str], Ticket] = {}
+        tickets: list[Ticket] = []
+        new: list[tuple[NewTicket, Ticket]] = []
+        now = timezone.now()
+        numbers: set[str] = set()
+        for request, draft in zip(requests, drafts, strict=True):
+            key = (request.channel, request.external_id)
+            if request.external_id and key in stored:
+                tickets.append(stored[key].ticket)
+            elif request.external_id and key in opening:
+                tickets.append(opening[key])  # the same delivery twice in this group
+            else:
+                ticket = Ticket(number=_fresh_number(now, numbers), **draft)
+                tickets.append(ticket)
+                new.append((request, ticket))
+                if request.external_id:
+                    opening[key] = ticket
         try:
             with transaction.atomic():
-                ticket: Ticket = Ticket.objects.create(number=number, **fields)
-                record_event(ticket, EventKind.CREATED, by=by, to_status=Status.NEW)
-                _store_message(
-                    ticket=ticket,
-                    direction=Direction.INBOUND,
-                    channel=channel,
-                    author_kind=author_kind,
-                    by=by,
-                    body=body,
-                    external_id=external_id,
-                    attachments=attachments,
-                    is_public=is_public,
-                )
+                _insert_opened(new)
         except IntegrityError:
-            if existing := _message_by_external_id(channel, external_id):
-                return existing.ticket  # the same delivery, stored concurrently
-            if Ticket.objects.filter(number=number).exists():
-                logger.info("ticket number %s taken, drawing another", number)
+            if _messages_by_external_id([r for r, _t in new]):
+                continue  # the same delivery, stored concurrently: answered from it now
+            if Ticket.objects.filter(number__in=numbers).exists():
+                logger.info("a ticket number of %s was taken, drawing again", sorted(numbers))
                 continue
             raise
-        broadcast(ticket, "ticket.created")
-        return ticket
-    raise RuntimeError(f"no free ticket number after {NUMBER_ATTEMPTS} attempts")
+        for _request, ticket in new:
+            broadcast(ticket, "ticket.created")
+        return tickets
+    raise RuntimeError(f"no free ticket numbers after {NUMBER_ATTEMPTS} attempts")
+
+
+def _draft(request: NewTicket) -> dict[str, Any]:
+    """The new ticket's fields, once `request` is checked."""
+    by = request.by
+    if role_of(by) is Role.CITIZEN and request.citizen.user_id != by.pk:
+        raise PermissionDenied(_("Citizens open complaints only for themselves."))
+    _check_attachments(request.attachments)
+    subject = (request.subject.strip() or _first_line(request.body))[:200]
+    if not subject:
+        raise ValidationError({"subject": _("A complaint needs a subject or a description.")})
+    return {
+        "citizen": request.citizen,
+        "channel": request.channel,
+        "subject": subject,
+        "category": request.category,
+        "priority": parse_priority(request.priority),
+        "channel_account": request.channel_account,
+        "address": request.address,
+        "latitude": request.latitude,
+        "longitude": request.longitude,
+    }
+
+
+def _fresh_number(now: datetime, drawn: set[str]) -> str:
+    """A number not among those `drawn` for this batch (the database checks the rest)."""
+    while (number := generate_number(now)) in drawn:
+        pass
+    drawn.add(number)
+    return number
+
+
+def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]]) -> None:
+    """The tickets, their creation events and first messages: one INSERT per table."""
+    Ticket.objects.bulk_create([ticket for _request, ticket in opened])
+    TicketEvent.objects.bulk_create(
+        [
+            new_event(ticket, EventKind.CREATED, by=request.by, to_status=Status.NEW)
+            for request, ticket in opened
+        ]
+    )
+    messages = Message.objects.bulk_create(
+        [
+            _new_message(
+                ticket=ticket,
+                direction=Direction.INBOUND,
+                channel=request.channel,
+                author_kind=_opener_kind(request.by),
+                by=request.by,
+                body=request.body,
+                external_id=request.external_id,
+                is_public=request.is_public,
+            )
+            for request, ticket in opened
+        ]
+    )
+    for (request, _ticket), message in zip(opened, messages, strict=True):
+        for item in request.attachments:
+            _store_attachment(message, item)
+
+
+def _opener_kind(by: Any) -> AuthorKind:
+    """Who wrote a new ticket's first message: the citizen, or staff on their behalf."""
+    return AuthorKind.CITIZEN if by is None or role_of(by) is Role.CITIZEN else AuthorKind.AGENT
 
 
 @transaction.atomic
@@ -249,7 +324,15 @@ def _check_can_post(ticket: Ticket, *, author_kind: AuthorKind, by: Any, is_inte
         raise ValidationError({"is_internal": _("Only staff and partners write internal notes.")})
 
 
-def _store_message(
+def _store_message(*, attachments: Sequence[NewAttachment], **fields: Any) -> Message:
+    message = _new_message(**fields)
+    message.save(force_insert=True)
+    for item in attachments:
+        _store_attachment(message, item)
+    return message
+
+
+def _new_message(
     *,
     ticket: Ticket,
     direction: str,
@@ -258,13 +341,13 @@ def _store_message(
     by: Any,
     body: str,
     external_id: str,
-    attachments: Sequence[NewAttachment],
     is_internal: bool = False,
     is_public: bool = False,
     in_reply_to: Message | None = None,
 ) -> Message:
+    """A message of the conversation, not yet stored."""
     outbound_public = direction == Direction.OUTBOUND and not is_internal
-    message = Message.objects.create(
+    return Message(
         ticket=ticket,
         direction=direction,
         is_internal=is_internal,
@@ -277,9 +360,6 @@ def _store_message(
         is_public=is_public,
         in_reply_to=in_reply_to,
     )
-    for item in attachments:
-        _store_attachment(message, item)
-    return message
 
 
 def _store_attachment(message: Message, item: NewAttachment) -> None:
@@ -305,6 +385,18 @@ def _message_by_external_id(channel: str, external_id: str) -> Message | None:
         channel=channel, external_id=external_id
     )
     return found.first()
+
+
+def _messages_by_external_id(requests: Sequence[NewTicket]) -> dict[tuple[str, str], Message]:
+    """The messages already stored under the requests' channel message ids (one query)."""
+    wanted = Q()
+    for request in requests:
+        if request.external_id:
+            wanted |= Q(channel=request.channel, external_id=request.external_id)
+    if not wanted:
+        return {}
+    found = Message.objects.select_related("ticket").filter(wanted)
+    return {(m.channel, m.external_id): m for m in found}
 
 
 def _check_attachments(attachments: Sequence[NewAttachment]) -> None:

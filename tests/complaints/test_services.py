@@ -108,6 +108,79 @@ def test_the_same_delivery_twenty_times_at_once_opens_one_ticket(close_db_connec
 
 
 @pytest.mark.django_db
+def test_complaints_opened_together_cost_the_queries_of_one(
+    django_assert_max_num_queries: Any,
+) -> None:
+    sari, budi = CitizenFactory(name="Sari"), CitizenFactory(name="Budi")
+
+    def requests(n: int) -> list[services.NewTicket]:
+        return [
+            services.NewTicket(
+                citizen=sari if i % 2 else budi,
+                channel=Channel.WHATSAPP,
+                subject="",
+                body=f"Aduan {i}\nbaris dua",
+                external_id=f"wamid.{n}.{i}",
+                attachments=[NewAttachment("a.pdf", b"%PDF-1.4", "application/pdf")]
+                if i == 3
+                else (),
+            )
+            for i in range(n)
+        ]
+
+    with django_assert_max_num_queries(9) as one:
+        services.open_tickets(requests(1))
+    with django_assert_max_num_queries(len(one.captured_queries) + 1) as many:  # + attachment
+        opened = services.open_tickets(requests(30))
+
+    assert len(many.captured_queries) > 0
+    assert [t.subject for t in opened] == [f"Aduan {i}" for i in range(30)]
+    assert len({t.number for t in opened}) == 30
+    for i, ticket in enumerate(opened):
+        stored = Ticket.objects.get(pk=ticket.pk)
+        assert stored.citizen.name == ("Sari" if i % 2 else "Budi")
+        assert stored.messages.get().body == f"Aduan {i}\nbaris dua"
+        assert [e.kind for e in stored.events.all()] == ["created"]
+    assert Attachment.objects.get().message.ticket == opened[3]
+
+
+@pytest.mark.django_db
+def test_a_delivery_already_stored_or_twice_in_a_group_opens_one_ticket() -> None:
+    citizen = CitizenFactory()
+    earlier = open_ticket(
+        citizen=citizen, channel=Channel.TELEGRAM, subject="", body="x", external_id="7"
+    )
+    same = {"citizen": citizen, "channel": Channel.TELEGRAM, "subject": "", "body": "Halo"}
+    opened = services.open_tickets(
+        [
+            services.NewTicket(**same, external_id="7"),
+            services.NewTicket(**same, external_id="8"),
+            services.NewTicket(**same, external_id="8"),
+            services.NewTicket(**same),
+        ]
+    )
+    assert opened[0] == earlier and opened[1] == opened[2] != opened[3]
+    assert Ticket.objects.count() == 3 and Message.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_one_refused_complaint_stores_none_of_its_group() -> None:
+    citizen = CitizenFactory()
+    good = services.NewTicket(citizen=citizen, channel=Channel.API, subject="Jalan", body="Rusak")
+    empty = services.NewTicket(citizen=citizen, channel=Channel.API, subject=" ", body=" ")
+    other = services.register_citizen(name="Lain", email="lain@example.com", password="x" * 20)
+    someone_else = services.NewTicket(
+        citizen=citizen, channel=Channel.API, subject="Jalan", body="x", by=other.user
+    )
+    with pytest.raises(ValidationError):
+        services.open_tickets([good, empty])
+    with pytest.raises(PermissionDenied):
+        services.open_tickets([good, someone_else])
+    assert not Ticket.objects.exists() and not Message.objects.exists()
+    assert not TicketEvent.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_complaint_needs_a_subject_or_a_description_and_a_known_priority() -> None:
     with pytest.raises(ValidationError):
         open_ticket(citizen=CitizenFactory(), channel=Channel.API, subject=" ", body="  ")
