@@ -18,7 +18,6 @@ account deactivated in the admin takes effect within that time in every server p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -27,15 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from channels_ingest import services
 from channels_ingest.models import ChannelAccount, Delivery
 from channels_ingest.views import WEBHOOK_KINDS, answer_response
-from config.edge import App, Receive, Scope, Send, declared_length, read_body, respond
-from config.health import UNAVAILABLE_ERRORS, unavailable
+from config.edge import App, Batcher, Receive, Scope, Send, declared_length, read_body, respond
+from config.health import UNAVAILABLE_ERRORS, drop_connection, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -117,82 +115,37 @@ class WebhookReceiver:
 
 
 class GroupInsert:
-    """Rows from concurrent requests, stored by one INSERT at a time per process.
-
-    Each commit waits for the disk; one commit for every delivery that arrived meanwhile
-    instead of one each is what lets acknowledgements outrun it. A group that fails for a
-    reason other than the database being away (a row PostgreSQL refuses) is retried
-    request by request, so one bad delivery does not fail the others.
-    """
+    """Deliveries from concurrent requests, stored by one INSERT at a time per process
+    (`Batcher`: one commit for all that arrived meanwhile). A group PostgreSQL refuses
+    for a reason other than being away is stored request by request."""
 
     MAX_ROWS = 500  # well under PostgreSQL's 65,535 parameters per statement
 
     def __init__(self, executor: ThreadPoolExecutor) -> None:
-        self.executor = executor
-        self.waiting: list[tuple[list[Delivery], asyncio.Future[None]]] = []
-        self.writers: set[asyncio.Task[None]] = set()
+        self.batches: Batcher[list[Delivery], None] = Batcher(
+            _store_groups,
+            executor,
+            writers=lambda: settings.ADUAN_WEBHOOK_WRITERS,
+            max_weight=self.MAX_ROWS,
+            weight=len,
+            shared_errors=UNAVAILABLE_ERRORS,
+        )
 
     async def save(self, rows: list[Delivery]) -> None:
         """Returns once `rows` are committed; raises what storing them raised."""
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((rows, future))
-        if len(self.writers) < settings.ADUAN_WEBHOOK_WRITERS:
-            writer = asyncio.get_running_loop().create_task(self._write())
-            self.writers.add(writer)
-        await asyncio.wait_for(future, timeout=STORE_TIMEOUT)
-
-    async def _write(self) -> None:
-        try:
-            await self._write_waiting()
-        finally:
-            # At once, not in a done callback: a request arriving between this writer's
-            # last look at `waiting` and a callback would find no writer coming for it.
-            task = asyncio.current_task()
-            if task is not None:
-                self.writers.discard(task)
-
-    async def _write_waiting(self) -> None:
-        while self.waiting:
-            await self._store(self._next_group())
-
-    async def _store(self, group: list[tuple[list[Delivery], asyncio.Future[None]]]) -> None:
-        """One INSERT for the group; if PostgreSQL refuses it, one per request."""
-        rows = [row for rows, _future in group for row in rows]
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self.executor, _retried, services.save_deliveries, rows)
-        except UNAVAILABLE_ERRORS as exc:
-            _settle(group, exc)
-        except Exception as exc:
-            if len(group) == 1:
-                logger.exception("delivery not stored")
-                _settle(group, exc)
-            else:
-                for request in group:
-                    await self._store([request])
-        else:
-            _settle(group, None)
-
-    def _next_group(self) -> list[tuple[list[Delivery], asyncio.Future[None]]]:
-        """The requests waiting longest, up to MAX_ROWS rows (always at least one)."""
-        taken = size = 0
-        while taken < len(self.waiting) and (taken == 0 or size < self.MAX_ROWS):
-            size += len(self.waiting[taken][0])
-            taken += 1
-        group, self.waiting = self.waiting[:taken], self.waiting[taken:]
-        return group
+        await asyncio.wait_for(self.batches.submit(rows), timeout=STORE_TIMEOUT)
 
 
-def _settle(
-    group: list[tuple[list[Delivery], asyncio.Future[None]]], error: BaseException | None
-) -> None:
-    for _rows, future in group:
-        if future.done():  # the sender went away
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
+def _store_groups(groups: list[list[Delivery]]) -> list[None]:
+    try:
+        _retried(services.save_deliveries, [row for rows in groups for row in rows])
+    except UNAVAILABLE_ERRORS:
+        raise
+    except Exception:
+        if len(groups) == 1:
+            logger.exception("delivery not stored")
+        raise
+    return [None] * len(groups)
 
 
 def _retried(call: Callable[..., Any], *args: Any) -> Any:
@@ -202,17 +155,12 @@ def _retried(call: Callable[..., Any], *args: Any) -> Any:
     try:
         return call(*args)
     except UNAVAILABLE_ERRORS:
-        _drop_connection()
+        drop_connection()
     try:
         return call(*args)
     except UNAVAILABLE_ERRORS:
-        _drop_connection()
+        drop_connection()
         raise
-
-
-def _drop_connection() -> None:
-    with contextlib.suppress(*UNAVAILABLE_ERRORS):
-        connection.close()
 
 
 def _host_allowed(scope: Scope) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any
@@ -17,6 +18,13 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def drop_connection() -> None:
+    """Closes this thread's database connection after it failed (a database restart), so
+    that the thread's next query opens a new one."""
+    with contextlib.suppress(*UNAVAILABLE_ERRORS):
+        connection.close()
 
 
 def unavailable() -> JsonResponse:
