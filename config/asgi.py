@@ -3,8 +3,9 @@
 HTTP requests run Django's WSGI handler on a thread pool (a2wsgi): every view is
 synchronous, and one hand-off per request costs far less than the several sync/async
 hops of Django's ASGI handler (healthz on 2 cores: about 4x the requests per second).
-Provider deliveries (channels_ingest.receiver) and a citizen's ticket list and detail
-(complaints.api.fastpath) are answered on the event loop, past Django's request cycle.
+Provider deliveries (channels_ingest.receiver) and a citizen's ticket list, detail and new
+complaints (complaints.api.fastpath) are answered on the event loop, past Django's request
+cycle.
 """
 
 import os
@@ -23,7 +24,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from channels_ingest.receiver import WebhookReceiver  # noqa: E402
-from complaints.api.fastpath import CitizenReads  # noqa: E402
+from complaints.api.fastpath import CitizenFastPath  # noqa: E402
 from complaints.live import LiveServer  # noqa: E402
 from config import redact  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
@@ -35,7 +36,7 @@ application = LiveServer(
         {
             # HttpResponse is iterable over bytes, which the stubs do not say.
             "http": WebhookReceiver(
-                CitizenReads(
+                CitizenFastPath(
                     WSGIMiddleware(
                         django_http_app,  # type: ignore[arg-type]
                         workers=settings.ADUAN_HTTP_THREADS,

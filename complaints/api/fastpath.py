@@ -24,12 +24,14 @@ import re
 import time
 import zoneinfo
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
@@ -41,13 +43,15 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from complaints import services
 from complaints.api.auth import token_user_query
-from complaints.api.serializers import PUBLIC_EVENT_KINDS, Location
-from complaints.api.throttles import UserThrottle, sliding_window
-from complaints.api.views import NewestFirst
+from complaints.api.serializers import PUBLIC_EVENT_KINDS, Location, TicketIn
+from complaints.api.throttles import TicketCreateThrottle, UserThrottle, sliding_window
+from complaints.api.views import NewestFirst, ticket_details
 from complaints.choices import CITIZEN_LABELS, Status, citizen_label
 from complaints.models import (
     Attachment,
@@ -59,8 +63,9 @@ from complaints.models import (
     TicketEvent,
 )
 from complaints.numbers import normalise_number
-from complaints.roles import Role, role_from_flags, role_parameters
-from config.edge import App, Receive, Scope, Send, respond
+from complaints.roles import Role, remember_role, role_from_flags, role_parameters
+from config.edge import App, Batcher, Receive, Scope, Send, declared_length, read_body, respond
+from config.health import UNAVAILABLE_ERRORS, drop_connection, unavailable
 from partners.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -75,6 +80,11 @@ FALL_BACK = (psycopg.Error, OSError, TimeoutError, APIException, SuspiciousOpera
 STATUSES = frozenset(Status.values)
 ZONE = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 CONNECTION_WAIT = 1.0  # seconds a request waits for one of this layer's connections
+# A complaint is at most 10,000 characters of description and 200 of subject; JSON may
+# spell each as a six-byte escape. Larger bodies go to Django, which refuses them.
+MAX_CREATE_BODY = 64 * 1024
+OPENERS = 2  # groups of complaints being stored at once, each on a thread of its own
+MAX_OPENED = 100  # complaints in one group at most
 
 
 def enabled() -> bool:
@@ -86,9 +96,9 @@ def enabled() -> bool:
     )
 
 
-class CitizenReads:
-    """ASGI middleware: a citizen's GET of /api/v1/tickets/ and /api/v1/tickets/<n>/ here,
-    everything else (and anything in doubt) to `app`."""
+class CitizenFastPath:
+    """ASGI middleware: a citizen's GET of /api/v1/tickets/ and /api/v1/tickets/<n>/ and
+    POST of /api/v1/tickets/ here, everything else (and anything in doubt) to `app`."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -97,15 +107,26 @@ class CitizenReads:
         self.redis: Redis | None = None
         self.lock = asyncio.Lock()
         self.queries = Queries()
-        self.throttle = Throttle()
+        self.throttle = Throttle(UserThrottle())
+        self.create_throttle = Throttle(TicketCreateThrottle())
+        self.opener: Batcher[services.NewTicket, Ticket] = Batcher(
+            _open_group,
+            ThreadPoolExecutor(OPENERS, thread_name_prefix="aduan-api-open"),
+            writers=lambda: OPENERS,
+            max_weight=MAX_OPENED,
+            shared_errors=UNAVAILABLE_ERRORS,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (self.on and scope["type"] == "http" and scope["method"] == "GET"):
+        if not (self.on and scope["type"] == "http"):
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        detail = DETAIL.match(path)
-        if not (path == TICKETS or detail):
+        path, method = scope["path"], scope["method"]
+        if method == "POST" and path == TICKETS:
+            await self._create(scope, receive, send)
+            return
+        detail = DETAIL.match(path) if method == "GET" else None
+        if not (method == "GET" and (path == TICKETS or detail)):
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
@@ -119,9 +140,69 @@ class CitizenReads:
             response = None
         if response is None:
             await self.app(scope, receive, send)
-        else:  # Server-Timing says which way it was answered, and how fast
-            response["Server-Timing"] = f"fast;dur={(time.perf_counter() - began) * 1000:.1f}"
-            await respond(send, response)
+        else:
+            await respond(send, _timed(response, began))
+
+    async def _create(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A complaint submitted: opened here, with others that arrived meanwhile, or by
+        Django when this layer is not sure (Django gets the body as it came)."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if not _may_open(scope, headers):
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive, MAX_CREATE_BODY)
+        if body is None:
+            return  # the client hung up mid-body
+        began = time.perf_counter()
+        try:
+            response = await self._open(scope, body)
+        except FALL_BACK as exc:
+            logger.debug("fast path left a complaint to Django: %r", exc)
+            response = None
+        except UNAVAILABLE_ERRORS as exc:  # it may have been stored: not for Django to redo
+            logger.warning("database unavailable opening a complaint: %s", exc)
+            response = unavailable()
+        except Exception:
+            logger.exception("fast path failed on a complaint; Django answers")
+            response = None
+        if response is None:
+            await self.app(scope, _replaying(body, receive), send)
+        else:
+            await respond(send, _timed(response, began))
+
+    async def _open(self, scope: Scope, body: bytes) -> HttpResponse | None:
+        """The 201 for a complaint, or None for Django to answer (nothing stored then)."""
+        request = _django_request(scope)
+        if request is None or (key := _bearer_key(request)) is None:
+            return None
+        data = JSONParser().parse(io.BytesIO(body))  # a ParseError is Django's 400
+        if not (isinstance(data, dict) and isinstance(data.get("category"), str)):
+            return None
+        pool, redis = await self._clients()
+        language = translation.get_language_from_request(request)
+        async with pool.connection() as conn:
+            parameters = role_parameters(key=key, category=data["category"])
+            row = await (await conn.execute(self.queries.opener, parameters)).fetchone()
+        if row is None or role_from_flags(*row[1:IDENTITY_COLUMNS]) is not Role.CITIZEN:
+            return None
+        if row[IDENTITY_COLUMNS] is None:
+            return None  # not an active category: Django's 400
+        user_id, citizen_id = row[0], row[IDENTITY_COLUMNS - 1]
+        category = Category(pk=row[IDENTITY_COLUMNS], code=data["category"], is_active=True)
+        serializer = TicketIn(data=data)
+        serializer.fields["category"].queryset = _Known(category)  # type: ignore[attr-defined]
+        if not serializer.is_valid():
+            return None  # Django's 400, with its messages
+        if not await self.create_throttle.allows(redis, user_id):
+            return None  # Django's 429 (counted there)
+        by = _citizen_user(row)
+        citizen = Citizen(pk=citizen_id, user_id=user_id)
+        new = services.NewTicket(by=by, **ticket_details(citizen, serializer.validated_data))
+        ticket = await self.opener.submit(new)
+        opened = _ticket_out(_opened_row(ticket, category.code), language)
+        response = _json(opened, language, allow="GET, POST, HEAD, OPTIONS")
+        response.status_code = 201
+        return response
 
     async def _answer(self, scope: Scope, number: str | None) -> HttpResponse | None:
         """The answer to the list (`number` None) or to one ticket's detail; None: Django's."""
@@ -271,6 +352,77 @@ def _bearer_key(request: WSGIRequest) -> str | None:
     return parts[1]
 
 
+def _may_open(scope: Scope, headers: dict[str, str]) -> bool:
+    """Whether a POST may be a complaint this layer opens: JSON of a declared, modest size,
+    no query string, and no Idempotency-Key (Django keeps those: open_ticket_once)."""
+    return (
+        not scope.get("query_string")
+        and headers.get("content-type") == "application/json"
+        and 0 < declared_length(headers) <= MAX_CREATE_BODY
+        and "transfer-encoding" not in headers
+        and "idempotency-key" not in headers
+    )
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for Django after this layer read the (whole) body: that body first."""
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return dict(await receive())
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class _Known:
+    """TicketIn's category queryset for one request: the category it names, read along
+    with the caller's identity (DRF's field calls `get(code=...)` on it)."""
+
+    def __init__(self, category: Category) -> None:
+        self.category = category
+
+    def get(self, **lookup: Any) -> Category:
+        if lookup != {"code": self.category.code}:
+            raise Category.DoesNotExist
+        return self.category
+
+
+def _citizen_user(row: Sequence[Any]) -> Any:
+    """The user of an identity row (`Queries.identity`'s columns), with its role known."""
+    user: Any = get_user_model()(pk=row[0], is_active=row[1], is_superuser=row[2], is_staff=row[3])
+    user.role_supervisor, user.role_agent, user.role_partner, user.role_citizen = row[4:8]
+    remember_role(user)
+    return user
+
+
+def _open_group(requests: list[services.NewTicket]) -> list[Ticket]:
+    """The complaints of one group, opened in one transaction (on an opener thread)."""
+    try:
+        return services.open_tickets(requests)
+    except UNAVAILABLE_ERRORS:
+        drop_connection()  # the next group opens a new one
+        raise
+
+
+def _opened_row(ticket: Ticket, category: str) -> tuple[Any, ...]:
+    """A new ticket as a row of `Queries.tickets`' columns: no partner yet, not rated."""
+    return (
+        *(ticket.pk, ticket.number, ticket.subject, category, ticket.priority, ticket.status),
+        *(ticket.channel, ticket.created_at, ticket.updated_at),
+        *(ticket.address, ticket.latitude, ticket.longitude, None, False),
+    )
+
+
+def _timed(response: HttpResponse, began: float) -> HttpResponse:
+    """Server-Timing says which way a request was answered, and how fast."""
+    response["Server-Timing"] = f"fast;dur={(time.perf_counter() - began) * 1000:.1f}"
+    return response
+
+
 # The throttle DRF applies to these views (UserThrottle, a sliding window over two fixed
 # windows), counted in one atomic round trip on the same cache keys.
 THROTTLE_SCRIPT = """
@@ -287,11 +439,12 @@ return 1
 
 
 class Throttle:
-    """Counts a request as UserThrottle would, on the same keys; False when over the rate
-    (DRF then answers the 429). Fails open, as UserThrottle does, without Redis."""
+    """Counts a request as `rates` (one of our DRF throttles) would, on the same keys;
+    False when over the rate (DRF then answers the 429). Fails open without Redis, as
+    they do."""
 
-    def __init__(self) -> None:
-        self.rates = UserThrottle()  # the rate is read from the settings once, as DRF does
+    def __init__(self, rates: UserThrottle | TicketCreateThrottle) -> None:
+        self.rates = rates  # the rate is read from the settings once, as DRF does
         self.script: Any = None
 
     async def allows(self, redis: Redis, user_id: int) -> bool:
@@ -453,6 +606,11 @@ class Queries:
         rated = (
             f"EXISTS (SELECT 1 FROM {Rating._meta.db_table} r "  # noqa: S608
             "WHERE r.ticket_id = t.id AND r.resolution_round = t.reopen_count)"
+        )
+        # The token's identity with the active category a new complaint names (or NULL).
+        self.opener = (
+            f"SELECT me.*, c.id FROM ({self.identity}) me "  # noqa: S608
+            f"LEFT JOIN {Category._meta.db_table} c ON c.code = %(category)s AND c.is_active"
         )
         self.tickets = (
             "SELECT t.id, t.number, t.subject, c.code, t.priority, t.status, t.channel, "  # noqa: S608

@@ -257,7 +257,7 @@ class TicketViewSet(KnownQueryParameters, mixins.ListModelMixin, viewsets.Generi
             raise PermissionDenied("Complaints are submitted with a citizen account.")
         data = s.TicketIn(data=request.data)
         data.is_valid(raise_exception=True)
-        details = _ticket_details(request.user.citizen, data.validated_data)  # type: ignore[union-attr]
+        details = ticket_details(request.user.citizen, data.validated_data)  # type: ignore[union-attr]
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 255:
             raise ValidationError({"Idempotency-Key": ["At most 255 characters."]})
@@ -353,7 +353,8 @@ class TicketViewSet(KnownQueryParameters, mixins.ListModelMixin, viewsets.Generi
         return response
 
 
-def _ticket_details(citizen: Any, data: dict[str, Any]) -> dict[str, Any]:
+def ticket_details(citizen: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """What `services.open_ticket` takes for a complaint `TicketIn` validated."""
     location = data.get("location") or {}
     return {
         "citizen": citizen,

@@ -4,7 +4,9 @@ for the same request, and Django's answer wherever the fast path is not sure."""
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,11 +16,12 @@ import httpx
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 
 from complaints import services
-from complaints.models import Message, Ticket
+from complaints.models import Message, Ticket, TicketEvent
 from tests.factories import CategoryFactory, OrganisationFactory
 from tests.servers import asgi_server, server_database_url
 
@@ -116,6 +119,7 @@ def server(world: dict[str, Any]) -> Iterator[httpx.Client]:
         "DATABASE_URL": server_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "THROTTLE_USER": "120/min",
+        "THROTTLE_TICKET_CREATE": "30/min",
     }
     with asgi_server(env) as base, httpx.Client(base_url=base, timeout=10) as http:
         yield http
@@ -270,3 +274,145 @@ def test_connections_cut_by_the_database_are_replaced(
     assert [a.status_code for a in answers] == [200] * 5
     assert answered_fast(answers[-1])
     assert Message.objects.count() > 0  # the test's own connection still works
+
+
+COMPLAINT = {
+    "category": "obat-isoman",
+    "subject": '  Obat isoman belum datang \u2028 "kutip" é ',
+    "description": "Sudah 24 jam.\nBaris kedua",
+    "priority": "high",
+    "location": {"address": "Jl. Melati 5, Depok", "latitude": "-6.4025", "longitude": "106.7942"},
+}
+
+
+def submit(http: httpx.Client, token: str | None, body: Any, **headers: str) -> httpx.Response:
+    sent = {"Content-Type": "application/json"} | headers
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return http.post("/api/v1/tickets/", content=content, headers=sent)
+
+
+def djangos_submit(http: httpx.Client, token: str | None, body: Any, **headers: str) -> Any:
+    """`submit` through Django's views in this process. They count complaints on the
+    server's throttle keys at this process's lower rate: the counts are cleared first."""
+    caches["default"].clear()
+    meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    if token:
+        meta["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    content_type = meta.pop("HTTP_CONTENT_TYPE", "application/json")
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Client().post(
+        "/api/v1/tickets/",
+        data=content,
+        content_type=content_type,
+        HTTP_HOST=http.base_url.netloc.decode(),
+        **meta,
+    )
+
+
+def without_identity(body: dict[str, Any]) -> dict[str, Any]:
+    """An opened ticket's answer without what differs from one ticket to the next."""
+    return {k: v for k, v in body.items() if k not in ("number", "created_at", "updated_at")}
+
+
+def test_a_complaint_opened_fast_is_what_django_opens(
+    server: httpx.Client, world: dict[str, Any]
+) -> None:
+    for body, language in ((COMPLAINT, "id"), ({**COMPLAINT, "priority": "low"}, "en")):
+        served = submit(server, world["sari"], body, **{"Accept-Language": language})
+        django = djangos_submit(server, world["sari"], body, **{"Accept-Language": language})
+        assert answered_fast(served)
+        assert served.status_code == django.status_code == 201
+        assert without_identity(served.json()) == without_identity(django.json())
+        for name in COMPARED:
+            assert served.headers.get(name) == django.headers.get(name), name
+        # What was stored is what Django stores, and the detail reads it back.
+        fast, slow = (Ticket.objects.get(number=r.json()["number"]) for r in (served, django))
+        for ticket in (fast, slow):
+            assert ticket.subject == 'Obat isoman belum datang \u2028 "kutip" é'
+            assert ticket.citizen.user.email == "sari@example.com"
+            assert [e.kind for e in ticket.events.all()] == ["created"]
+            assert [(m.body, m.author_kind, m.channel) for m in ticket.messages.all()] == [
+                ("Sudah 24 jam.\nBaris kedua", "citizen", "api")
+            ]
+        detail = assert_same(server, f"/api/v1/tickets/{served.json()['number']}/", world["sari"])
+        assert detail.json()["created_at"] == served.json()["created_at"]
+
+
+def test_complaints_arriving_together_are_each_numbered_and_stored(
+    server: httpx.Client, world: dict[str, Any]
+) -> None:
+    before = Ticket.objects.count()
+    answers: list[httpx.Response] = []
+    barrier = threading.Barrier(12)
+
+    def post(i: int) -> None:
+        who = "sari" if i % 2 else "budi"
+        body = {**COMPLAINT, "subject": f"Aduan serentak {i}", "description": f"Isi {i}"}
+        barrier.wait()
+        answers.append(submit(server, world[who], body))
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [201] * 24
+    assert all(answered_fast(a) for a in answers)
+    numbers = {a.json()["number"]: a.json()["subject"] for a in answers}
+    assert len(numbers) == 24 and Ticket.objects.count() == before + 24
+    for ticket in Ticket.objects.filter(number__in=numbers).select_related("citizen"):
+        i = int(numbers[ticket.number].rsplit(" ", 1)[1])
+        assert ticket.subject == f"Aduan serentak {i}"
+        assert ticket.citizen.name == ("Sari" if i % 2 else "Budi")
+        assert ticket.messages.get().body == f"Isi {i}"
+        assert ticket.events.get().kind == "created"
+
+
+NOT_OPENED_FAST = [
+    ({**COMPLAINT, "category": "tidak-ada"}, "sari", {}, 400),
+    ({**COMPLAINT, "priority": "segera"}, "sari", {}, 400),
+    ({**COMPLAINT, "subject": ""}, "sari", {}, 400),
+    ({**COMPLAINT, "location": {"latitude": "bukan"}}, "sari", {}, 400),
+    ({k: v for k, v in COMPLAINT.items() if k != "description"}, "sari", {}, 400),
+    ({**COMPLAINT, "category": 7}, "sari", {}, 400),
+    (b'{"category": "obat-isoman", "subject": ', "sari", {}, 400),
+    (b"[1, 2]", "sari", {}, 400),
+    (COMPLAINT, None, {}, 401),
+    (COMPLAINT, "nonsense", {}, 401),
+    (COMPLAINT, "agent", {}, 403),
+    (b"subject=Jalan&description=Rusak", "sari", {"Content-Type": "text/plain"}, 415),
+]
+
+
+def test_complaints_the_fast_path_is_not_sure_of_django_answers(
+    server: httpx.Client, world: dict[str, Any]
+) -> None:
+    before = (Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count())
+    for body, who, headers, status in NOT_OPENED_FAST:
+        token = world.get(who, who) if who else None
+        served = submit(server, token, body, **headers)
+        django = djangos_submit(server, token, body, **headers)
+        assert not answered_fast(served), body
+        assert served.status_code == django.status_code == status, body
+        assert served.content == django.content, body
+    after = (Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count())
+    assert after == before  # refused, and nothing written
+    keyed = submit(server, world["budi"], COMPLAINT, **{"Idempotency-Key": "k-1"})
+    again = submit(server, world["budi"], COMPLAINT, **{"Idempotency-Key": "k-1"})
+    assert not answered_fast(keyed) and keyed.status_code == 201
+    assert again.json()["number"] == keyed.json()["number"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_the_rate_limit_on_complaints_is_answered_by_django(
+    server: httpx.Client, world: dict[str, Any]
+) -> None:
+    if time.time() % 60 > 40:  # all 31 requests in one window of the sliding count
+        time.sleep(61 - time.time() % 60)
+    answers = [submit(server, world["budi"], COMPLAINT) for _ in range(31)]
+    assert [a.status_code for a in answers[:30]] == [201] * 30
+    assert answers[30].status_code == 429 and not answered_fast(answers[30])
+    assert int(answers[30].headers["Retry-After"]) >= 1
+    assert Ticket.objects.filter(citizen__name="Budi").count() == 31  # 30 and the world's
