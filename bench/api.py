@@ -32,7 +32,13 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import bench_database_url, fresh_database, report, start_server  # noqa: E402
+from bench.common import (  # noqa: E402
+    bench_database_url,
+    cpu_seconds,
+    fresh_database,
+    report,
+    start_server,
+)
 
 BENCH_DB = "aduan_bench_api"
 
@@ -247,11 +253,13 @@ def main() -> None:
     print(f"load: {'wrk' if use_wrk else 'httpx'}, {args.clients} clients, {args.workers} workers")
 
     def measure(name: str, tokens: list[str], method: str, paths: list[str], body: Any) -> None:
+        before = cpu_seconds(server.pid)
         if use_wrk:
             figures = with_wrk(base, tokens, args.seconds, method, paths, body)
         else:
             figures = with_httpx(base, tokens, args.requests, method, paths, body)
-        report(name, *figures)
+        after = cpu_seconds(server.pid)
+        report(name, *figures, cpu={part: after[part] - before[part] for part in after})
 
     try:
         body = {

@@ -59,11 +59,50 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
     sys.exit("the server did not start")
 
 
-def report(name: str, requests: int, seconds: float, p50: float, p99: float, errors: int) -> None:
-    print(
+def report(
+    name: str,
+    requests: int,
+    seconds: float,
+    p50: float,
+    p99: float,
+    errors: int,
+    cpu: dict[str, float] | None = None,
+) -> None:
+    """One phase's figures; with `cpu` (seconds by `cpu_seconds`' parts), CPU ms a request."""
+    line = (
         f"{name:<8} {requests:>6} requests  {requests / seconds:>7.0f}/s  "
         f"p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  errors {errors}"
     )
+    if cpu and requests:
+        line += "  cpu/request " + ", ".join(
+            f"{part} {spent * 1000 / requests:.2f} ms" for part, spent in cpu.items()
+        )
+    print(line)
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU time (user and system) spent so far by the process `root` with its descendants,
+    and by PostgreSQL's processes: the cost of the work, whatever else the machine does."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent = {"server": 0.0, "postgres": 0.0}
+    tree, pending = set(), [root]
+    while pending:
+        pid = pending.pop()
+        tree.add(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            pending += [int(child) for child in task.read_text().split()]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue  # it ended meanwhile
+        pid, name = int(stat.parent.name), fields[0].split("(", 1)[1]
+        utime, stime = (int(v) for v in fields[1].split()[11:13])
+        if pid in tree:
+            spent["server"] += (utime + stime) / tick
+        elif name == "postgres":
+            spent["postgres"] += (utime + stime) / tick
+    return spent
 
 
 class WhatsAppGraphDouble(BaseHTTPRequestHandler):

@@ -83,7 +83,7 @@ CONNECTION_WAIT = 1.0  # seconds a request waits for one of this layer's connect
 # A complaint is at most 10,000 characters of description and 200 of subject; JSON may
 # spell each as a six-byte escape. Larger bodies go to Django, which refuses them.
 MAX_CREATE_BODY = 64 * 1024
-OPENERS = 2  # groups of complaints being stored at once, each on a thread of its own
+OPENERS = 1  # groups of complaints being stored at once, each on a thread of its own
 MAX_OPENED = 100  # complaints in one group at most
 
 

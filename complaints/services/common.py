@@ -69,8 +69,10 @@ def new_event(
     )
 
 
-def broadcast(ticket: Ticket, kind: str, **extra: Any) -> None:
-    """A thin live event (ids only) to the agents' queue and the ticket's group, after commit."""
+def broadcast(ticket: Ticket, kind: str, *, watched: bool = True, **extra: Any) -> None:
+    """A thin live event (ids only) to the agents' queue and, when it may be `watched`, the
+    ticket's group, after commit. (No one can be watching a ticket opened in this very
+    transaction: a send to its group would cost a Redis round trip for nothing.)"""
     event = {
         "type": kind,
         "ticket": ticket.pk,
@@ -79,5 +81,5 @@ def broadcast(ticket: Ticket, kind: str, **extra: Any) -> None:
         "version": ticket.version,
         **extra,
     }
-    groups = (QUEUE_GROUP, f"ticket-{ticket.pk}")
+    groups = (QUEUE_GROUP, f"ticket-{ticket.pk}") if watched else (QUEUE_GROUP,)
     transaction.on_commit(partial(live.publish, groups, event))

@@ -91,7 +91,6 @@ def open_ticket(**details: Any) -> Ticket:
     return open_tickets([NewTicket(**details)])[0]
 
 
-@transaction.atomic
 def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
     """Tickets for `requests`, in their order, all in one transaction: each numbered, with
     its creation event and first message. One INSERT per table whatever their number, so
@@ -99,7 +98,8 @@ def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
 
     All or nothing: one request refused (ValidationError, PermissionDenied) stores none.
     A request carrying a channel message id already stored (earlier, concurrently or
-    twice in `requests`) gets the ticket that message opened.
+    twice in `requests`) gets the ticket that message opened. Called outside a
+    transaction, each attempt is a transaction of its own (no savepoints to pay for).
     """
     drafts = [_draft(request) for request in requests]
     for _attempt in range(NUMBER_ATTEMPTS):
@@ -132,7 +132,7 @@ def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
                 continue
             raise
         for _request, ticket in new:
-            broadcast(ticket, "ticket.created")
+            broadcast(ticket, "ticket.created", watched=False)
         return tickets
     raise RuntimeError(f"no free ticket numbers after {NUMBER_ATTEMPTS} attempts")
 
