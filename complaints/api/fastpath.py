@@ -83,6 +83,8 @@ CONNECTION_WAIT = 1.0  # seconds a request waits for one of this layer's connect
 # A complaint is at most 10,000 characters of description and 200 of subject; JSON may
 # spell each as a six-byte escape. Larger bodies go to Django, which refuses them.
 MAX_CREATE_BODY = 64 * 1024
+# The body types DRF's JSON parser reads as this layer does (UTF-8, the default charset).
+JSON_TYPES = frozenset({"application/json", "application/json;charset=utf-8"})
 OPENERS = 1  # groups of complaints being stored at once, each on a thread of its own
 MAX_OPENED = 100  # complaints in one group at most
 
@@ -357,7 +359,7 @@ def _may_open(scope: Scope, headers: dict[str, str]) -> bool:
     no query string, and no Idempotency-Key (Django keeps those: open_ticket_once)."""
     return (
         not scope.get("query_string")
-        and headers.get("content-type") == "application/json"
+        and headers.get("content-type", "").lower().replace(" ", "") in JSON_TYPES
         and 0 < declared_length(headers) <= MAX_CREATE_BODY
         and "transfer-encoding" not in headers
         and "idempotency-key" not in headers
