@@ -133,6 +133,10 @@ class Ticket(TicketLifecycle):
         ]
         indexes = [
             models.Index(fields=["citizen", "-created_at"], name="ticket_citizen_recent"),
+            # A citizen's list by status: quick whichever plan PostgreSQL keeps for it.
+            models.Index(
+                fields=["citizen", "status", "-created_at"], name="ticket_citizen_status_recent"
+            ),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["status", "resolved_at"], name="ticket_status_resolved"),
         ]
