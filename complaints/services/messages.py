@@ -161,8 +161,9 @@ def _draft(request: NewTicket) -> dict[str, Any]:
 
 def _fresh_number(now: datetime, drawn: set[str]) -> str:
     """A number not among those `drawn` for this batch (the database checks the rest)."""
-    while (number := generate_number(now)) in drawn:
-        pass
+    number = generate_number(now)
+    while number in drawn:
+        number = generate_number(now)
     drawn.add(number)
     return number
 
