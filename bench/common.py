@@ -42,10 +42,10 @@ def fresh_database(url: str, keep: bool = False) -> bool:
 
 
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    """uvicorn serving the project with `env`, once /healthz answers."""
+    """The project's server (`config.serve`) with `env`, once /healthz answers."""
     command = [
-        *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
-        *("--port", str(port), "--workers", str(workers), "--lifespan", "off"),
+        *(sys.executable, "-m", "config.serve"),
+        *("--port", str(port), "--workers", str(workers)),
         *("--no-access-log", "--log-level", "warning"),
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603

@@ -1,6 +1,6 @@
 """Signed WhatsApp deliveries against a running server and Celery worker.
 
-Creates a database `aduan_bench_ingest` on the PostgreSQL of DATABASE_URL, starts uvicorn
+Creates a database `aduan_bench_ingest` on the PostgreSQL of DATABASE_URL, starts the server
 and a Celery worker on REDIS_URL, and a local stand-in for the Graph API that answers the
 acknowledgements. Then `--clients` senders post distinct signed deliveries (each a new
 citizen's complaint) for `--seconds`, and the bench prints deliveries acknowledged per

@@ -30,29 +30,20 @@ def free_port() -> int:
 
 @contextmanager
 def asgi_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
-    """uvicorn serving the project with `env` (and `workers` processes); yields its base
-    URL once /healthz answers."""
+    """The project's server (`config.serve`) with `env` and `workers` processes; yields its
+    base URL once /healthz answers."""
+    with served(env, workers) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like `asgi_server`, yielding the server's (supervisor's) process too."""
     port = free_port()
     env = {**env, "ADUAN_STATIC_FROM_APPS": "1"}  # this checkout's static files, as they are
+    command = ["config.serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--log-level",
-            "error",
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
+        [sys.executable, "-m", *command, "--workers", str(workers)], cwd=ROOT, env=env
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -62,7 +53,7 @@ def asgi_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(timeout=10)
