@@ -140,6 +140,13 @@ class BalancedServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, load: Load, index: int) -> None:
         super().__init__(config)
         self.load, self.index = load, index
+        self.supervisor = os.getppid()
+
+    async def on_tick(self, counter: int) -> bool:
+        if os.getppid() != self.supervisor:  # it died (SIGKILL): nobody would stop us
+            logger.warning("Supervisor [%d] is gone; stopping", self.supervisor)
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if not sockets:

@@ -124,3 +124,20 @@ def test_sigterm_stops_every_server_process(embedded_env: dict[str, str]) -> Non
     assert code == 0
     assert len(workers) == 2
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_server_processes_stop_when_their_supervisor_is_killed(
+    embedded_env: dict[str, str],
+) -> None:
+    with served(embedded_env, workers=2) as (_, supervisor):
+        workers = server_processes(supervisor.pid)
+        supervisor.kill()
+        supervisor.wait(timeout=5)
+        for _ in range(100):
+            left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+            if not left:
+                break
+            time.sleep(0.1)
+
+    assert len(workers) == 2
+    assert left == []
