@@ -10,6 +10,9 @@ leaves the two cores to the server and PostgreSQL), otherwise from httpx clients
 process, which cost the server about half its CPU.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aduan .venv/bin/python bench/api.py
+
+With PostgreSQL on this machine, `DATABASE_URL=postgres://postgres@/aduan` measures the
+deployment the README recommends for it: the server reaches PostgreSQL by its Unix socket.
 """
 
 from __future__ import annotations
