@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from complaints import services as complaints
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
 from complaints.fetch import FetchFailed
 from complaints.models import ChannelIdentity, Message, Ticket
+from complaints.selectors import messages_by_external_id
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,14 @@ THREAD_STATES = (
     Status.WITH_PARTNER,
     Status.RESOLVED,
 )
+PROCESSED_FIELDS = [
+    "state",
+    "message",
+    "processed_at",
+    "last_error",
+    "next_attempt_at",
+    "media_pending",
+]
 STATUS_RANK = {
     DeliveryStatus.QUEUED: 0,
     DeliveryStatus.SENT: 1,
@@ -149,7 +158,7 @@ def process_deliveries(account_id: int, keys: list[str]) -> None:
         process_delivery(pk)
 
 
-def process_due(limit: int = 500, batch: int = 20) -> int:
+def process_due(limit: int = 500, batch: int = 100) -> int:
     """Processes up to `limit` pending deliveries whose turn has come, oldest first;
     returns how many.
 
@@ -177,9 +186,131 @@ def _process_batch(size: int) -> int:
         if len(claimed) < size:
             retries = pending.filter(next_attempt_at__lte=timezone.now())
             claimed += retries.order_by("next_attempt_at")[: size - len(claimed)]
-        for delivery in claimed:
+        for delivery in _open_together(claimed):
             _process(delivery)
         return len(claimed)
+
+
+def _open_together(claimed: list[Delivery]) -> list[Delivery]:
+    """Opens together the tickets that claimed deliveries start (a new public post, a
+    private message from a sender with no open ticket), with one call of each batch
+    service; returns the deliveries left to process one by one, in their order.
+
+    Anything in doubt is left to the one-by-one path, which gives the same result:
+    follow-ups, edits, replies, redeliveries, a sender's second message in the group. If
+    the group fails as a whole it is undone and every delivery goes one by one, so each
+    records its own outcome.
+    """
+    records = [(d, _read(d)) for d in claimed]
+    candidates = [(d, r) for d, r in records if _may_open(r)]
+    # A sender with another kind of message in the group keeps the order of its messages.
+    busy = {
+        (r.channel, r.sender) for _d, r in records if isinstance(r, Inbound) and not _may_open(r)
+    }
+    candidates = [(d, r) for d, r in candidates if (r.channel, r.sender) not in busy]
+    if len(candidates) < 2:
+        return claimed
+    try:
+        with transaction.atomic():
+            opened = _open_new(candidates)
+    except Exception:
+        logger.warning("opening %d complaints together failed", len(candidates), exc_info=True)
+        return claimed
+    return [d for d in claimed if d.pk not in opened]
+
+
+def _read(delivery: Delivery) -> Inbound | StatusUpdate | None:
+    """The stored event, or None if it cannot be read (the one-by-one path records why)."""
+    try:
+        return read_event(delivery.account.kind, delivery.event)
+    except Exception:
+        return None
+
+
+def _may_open(record: Inbound | StatusUpdate | None) -> TypeGuard[Inbound]:
+    """A citizen's new message that answers nothing: it may open a ticket."""
+    return isinstance(record, Inbound) and not record.edit and not record.reply_to
+
+
+def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
+    """Opens tickets for the candidates that start one and acknowledges them; returns
+    the deliveries done."""
+    citizens = complaints.identify_citizens(
+        [complaints.Sender(r.channel, r.sender, r.sender_name) for _d, r in candidates]
+    )
+    stored = messages_by_external_id((r.channel, r.external_id) for _d, r in candidates)
+    threads = set(
+        Ticket.objects.filter(
+            citizen__in={c.pk for c in citizens}, status__in=THREAD_STATES
+        ).values_list("citizen_id", "channel", "channel_account_id")
+    )
+    chosen: list[tuple[Delivery, Inbound, Any]] = []
+    for (delivery, record), citizen in zip(candidates, citizens, strict=True):
+        conversation = (citizen.pk, record.channel, delivery.account_id)
+        if (record.channel, record.external_id) in stored:
+            continue  # a redelivery of a processed message
+        if not record.is_public and conversation in threads:
+            continue  # continues a conversation (or this group opens it)
+        if not record.is_public:
+            threads.add(conversation)
+        chosen.append((delivery, record, citizen))
+    tickets = complaints.open_tickets(
+        [_new_ticket(d.account, r, citizen) for d, r, citizen in chosen]
+    )
+    messages = messages_by_external_id((r.channel, r.external_id) for _d, r, _c in chosen)
+    firsts = [messages[(r.channel, r.external_id)] for _d, r, _c in chosen]
+    acknowledged = set(
+        Message.objects.filter(
+            ticket__in=tickets, direction=Direction.OUTBOUND, author_kind=AuthorKind.SYSTEM
+        ).values_list("ticket_id", flat=True)
+    )
+    complaints.post_replies(
+        [
+            (first, acknowledgement(ticket, public=first.is_public))
+            for first, ticket in zip(firsts, tickets, strict=True)
+            if first.ticket_id == ticket.pk and ticket.pk not in acknowledged
+        ],
+        watched=False,
+    )
+    _processed([(d, firsts[i], bool(r.media)) for i, (d, r, _c) in enumerate(chosen)])
+    return {d.pk for d, _r, _c in chosen}
+
+
+def _new_ticket(account: ChannelAccount, inbound: Inbound, citizen: Any) -> complaints.NewTicket:
+    location = inbound.location
+    return complaints.NewTicket(
+        citizen=citizen,
+        channel=inbound.channel,
+        subject="",
+        body=_body(inbound),
+        channel_account=account,
+        external_id=inbound.external_id,
+        address=location.label if location else "",
+        latitude=location.latitude if location else None,
+        longitude=location.longitude if location else None,
+        is_public=inbound.is_public,
+    )
+
+
+def _processed(done: list[tuple[Delivery, Message, bool]]) -> None:
+    """Records deliveries as processed into their messages (one UPDATE), and asks for the
+    files of those that brought some."""
+    if not done:
+        return
+    with_media = [d.pk for d, _m, has_media in done if has_media]
+    Delivery.objects.filter(pk__in=[d.pk for d, _m, _h in done]).update(
+        state=Delivery.State.PROCESSED,
+        message=Case(*(When(pk=d.pk, then=Value(m.pk)) for d, m, _h in done)),
+        processed_at=timezone.now(),
+        last_error="",
+        next_attempt_at=None,
+        media_pending=Case(When(pk__in=with_media, then=Value(True)), default=Value(False)),
+    )
+    from channels_ingest.tasks import fetch_media
+
+    for delivery, _message, has_media in done:
+        if has_media:
+            transaction.on_commit(partial(fetch_media.enqueue, delivery.pk))
 
 
 def process_delivery(delivery_id: int) -> None:
@@ -215,16 +346,7 @@ def _process(delivery: Delivery) -> None:
     delivery.last_error = ""
     delivery.next_attempt_at = None
     delivery.media_pending = has_media and delivery.message is not None
-    delivery.save(
-        update_fields=[
-            "state",
-            "message",
-            "processed_at",
-            "last_error",
-            "next_attempt_at",
-            "media_pending",
-        ]
-    )
+    delivery.save(update_fields=PROCESSED_FIELDS)
     if delivery.media_pending:
         from channels_ingest.tasks import fetch_media
 
@@ -375,22 +497,24 @@ def _thread(account: ChannelAccount, inbound: Inbound, citizen_id: int) -> Ticke
     return found
 
 
-def _acknowledge(ticket: Ticket, message: Message) -> None:
+def acknowledgement(ticket: Ticket, *, public: bool) -> str:
     """The ticket number, at once, on the same channel. On public channels nothing else:
     the details continue in private."""
-    if message.is_public:
-        body = _(
+    if public:
+        return _(
             "Terima kasih, laporan Anda kami terima dengan nomor %(number)s. "
             "Detailnya kami lanjutkan lewat pesan pribadi."
         ) % {"number": ticket.number}
-    else:
-        body = _(
-            "Terima kasih, pengaduan Anda tercatat dengan nomor %(number)s. "
-            "Simpan nomor ini; balas pesan ini untuk menambah keterangan."
-        ) % {"number": ticket.number}
+    return _(
+        "Terima kasih, pengaduan Anda tercatat dengan nomor %(number)s. "
+        "Simpan nomor ini; balas pesan ini untuk menambah keterangan."
+    ) % {"number": ticket.number}
+
+
+def _acknowledge(ticket: Ticket, message: Message) -> None:
     complaints.post_message(
         ticket=ticket,
-        body=body,
+        body=acknowledgement(ticket, public=message.is_public),
         author_kind=AuthorKind.SYSTEM,
         channel=message.channel,
         is_public=message.is_public,

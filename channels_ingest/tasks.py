@@ -23,7 +23,7 @@ from complaints.services.common import broadcast
 logger = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 5
-DRAIN_BATCH = 20  # deliveries between two looks at the drain's deadline
+DRAIN_BATCH = 100  # deliveries between two looks at the drain's deadline
 
 
 class Enqueueable(Task):  # type: ignore[type-arg]
@@ -184,6 +184,17 @@ def send_message(message_id: int, attempt: int = 0) -> None:
             send_message.apply_async((message_id, attempt + 1), countdown=2 ** (attempt + 1))
         except Exception:
             logger.warning("could not queue a retry of message %s", message_id, exc_info=True)
+
+
+@shared_task(base=Enqueueable, acks_late=True)
+def send_messages(message_ids: list[int]) -> None:
+    """Sends queued outbound messages (a group's acknowledgements) in one task: each as
+    `send_message` does, with its own lock, result and retries."""
+    for message_id in message_ids:
+        try:
+            send_message(message_id)
+        except Exception:  # the others still go; the sweep resends this one
+            logger.exception("message %s: send failed", message_id)
 
 
 @shared_task(acks_late=True)

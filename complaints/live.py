@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+import weakref
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import Future
 from typing import Any
 
@@ -47,7 +48,7 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
     loop = _server_loop
     if loop is not None and loop.is_running():
         for group in groups:
-            sent = asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop)
+            sent = asyncio.run_coroutine_threadsafe(_bounded(layer.group_send(group, event)), loop)
             sent.add_done_callback(_log_failure)
         return
     send = async_to_sync(layer.group_send)
@@ -56,6 +57,22 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
             send(group, event)
         except Exception:
             logger.exception("live push to %s failed", group)
+
+
+# Sends in flight at once per process. A commit that opens a hundred tickets schedules
+# hundreds of sends together; unbounded, they exhausted the channel layer's Redis
+# connections (MaxConnectionsError) and were lost. Queued here, they wait their turn.
+MAX_SENDS = 4
+_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _bounded(send: Coroutine[Any, Any, None]) -> None:
+    loop = asyncio.get_running_loop()
+    limit = _limits.setdefault(loop, asyncio.Semaphore(MAX_SENDS))
+    async with limit:
+        await send
 
 
 def _log_failure(sent: Future[None]) -> None:

@@ -4,7 +4,13 @@ Every function locks what it changes, records an event and sends side effects on
 after commit. Views, admin, webhooks and tasks call these and never save models.
 """
 
-from complaints.services.citizens import api_token_for, identify_citizen, register_citizen
+from complaints.services.citizens import (
+    Sender,
+    api_token_for,
+    identify_citizen,
+    identify_citizens,
+    register_citizen,
+)
 from complaints.services.lifecycle import (
     assign_ticket,
     change_ticket_details,
@@ -19,22 +25,26 @@ from complaints.services.messages import (
     open_ticket_once,
     open_tickets,
     post_message,
+    post_replies,
 )
 from complaints.services.ratings import rate_ticket
 
 __all__ = [
     "NewAttachment",
     "NewTicket",
+    "Sender",
     "add_attachments",
     "api_token_for",
     "assign_ticket",
     "change_ticket_details",
     "close_resolved_tickets",
     "identify_citizen",
+    "identify_citizens",
     "open_ticket",
     "open_ticket_once",
     "open_tickets",
     "post_message",
+    "post_replies",
     "rate_ticket",
     "register_citizen",
     "transition_ticket",

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
@@ -42,7 +41,7 @@ from complaints.models import (
 from complaints.numbers import generate_number
 from complaints.privacy import personal_data_in
 from complaints.roles import Role, role_of
-from complaints.selectors import tickets_visible_to
+from complaints.selectors import messages_by_external_id, tickets_visible_to
 from complaints.services.common import broadcast, new_event, parse_priority
 from complaints.services.lifecycle import transition_ticket
 
@@ -273,6 +272,42 @@ def post_message(
     return message
 
 
+def post_replies(replies: Sequence[tuple[Message, str]], *, watched: bool = True) -> list[Message]:
+    """System replies (acknowledgements) to inbound messages, one INSERT whatever their
+    number: each on its message's ticket, channel and publicity, queued, and sent after
+    commit by one task. Public ones carry no personal data (ValidationError).
+    `watched=False` when the tickets are new in this transaction (see `broadcast`)."""
+    messages = []
+    for inbound, body in replies:
+        if inbound.is_public:
+            _check_public(body)
+        messages.append(
+            _new_message(
+                ticket=inbound.ticket,
+                direction=Direction.OUTBOUND,
+                channel=inbound.channel,
+                author_kind=AuthorKind.SYSTEM,
+                by=None,
+                body=body,
+                external_id="",
+                is_public=inbound.is_public,
+                in_reply_to=inbound,
+            )
+        )
+    Message.objects.bulk_create(messages)
+    for message in messages:
+        if message.channel == Channel.WEBCHAT:
+            from webchat.services import relay  # the chat app depends on this one
+
+            relay(message)
+        broadcast(message.ticket, "message.created", watched=watched, message=message.pk)
+    if sent := [m.pk for m in messages if m.channel in DELIVERED_CHANNELS]:
+        from channels_ingest.tasks import send_messages  # the channels app depends on this one
+
+        transaction.on_commit(partial(send_messages.enqueue, sent))
+    return messages
+
+
 @transaction.atomic
 def add_attachments(*, message: Message, attachments: Sequence[NewAttachment]) -> Message:
     """Files that arrive after their message (channel media fetched from the provider)."""
@@ -390,14 +425,7 @@ def _message_by_external_id(channel: str, external_id: str) -> Message | None:
 
 def _messages_by_external_id(requests: Sequence[NewTicket]) -> dict[tuple[str, str], Message]:
     """The messages already stored under the requests' channel message ids (one query)."""
-    wanted = Q()
-    for request in requests:
-        if request.external_id:
-            wanted |= Q(channel=request.channel, external_id=request.external_id)
-    if not wanted:
-        return {}
-    found = Message.objects.select_related("ticket").filter(wanted)
-    return {(m.channel, m.external_id): m for m in found}
+    return messages_by_external_id((r.channel, r.external_id) for r in requests)
 
 
 def _check_attachments(attachments: Sequence[NewAttachment]) -> None:
