@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 
 from channels_ingest.models import ChannelAccount
@@ -41,8 +43,42 @@ WHATSAPP_WINDOW = timedelta(hours=24)
 WHATSAPP_MARGIN = timedelta(minutes=5)
 
 
-def send(message: Message) -> Sent:
-    """Delivers an outbound message through its ticket's channel account."""
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What sends need to know of the citizens they go to, read for many at once: the
+    address on each channel, and when they last wrote on each WhatsApp account."""
+
+    addresses: dict[tuple[int, str], str]
+    last_whatsapp: dict[tuple[int, int], datetime]
+
+    @classmethod
+    def of(cls, messages: Sequence[Message]) -> Context:
+        """Two queries, whatever the number of messages (their tickets loaded)."""
+        citizens = {m.ticket.citizen_id for m in messages}
+        identities = ChannelIdentity.objects.filter(
+            citizen_id__in=citizens, channel__in={m.channel for m in messages}
+        ).order_by("pk")
+        addresses: dict[tuple[int, str], str] = {}
+        for identity in identities:
+            addresses.setdefault((identity.citizen_id, identity.channel), identity.address)
+        last = (
+            Message.objects.filter(
+                channel=Channel.WHATSAPP,
+                direction=Direction.INBOUND,
+                ticket__citizen_id__in=citizens,
+                ticket__channel_account_id__in={m.ticket.channel_account_id for m in messages},
+            )
+            .values_list("ticket__citizen_id", "ticket__channel_account_id")
+            .annotate(last=Max("created_at"))
+            .order_by()
+        )
+        return cls(addresses, {(c, a): at for c, a, at in last})
+
+
+def send(message: Message, context: Context | None = None) -> Sent:
+    """Delivers an outbound message through its ticket's channel account (`context`:
+    what `Context.of` read for it and others, or read now)."""
+    context = context or Context.of([message])
     account = message.ticket.channel_account
     if account is None or not account.is_active:
         return Sent(False, error="no active channel account for this conversation")
@@ -57,25 +93,18 @@ def send(message: Message) -> Sent:
     }.get(Channel(message.channel))
     if sender is None:
         return Sent(False, error=f"cannot send on {message.channel}")
-    recipient = _recipient(message)
+    recipient = context.addresses.get((message.ticket.citizen_id, message.channel), "")
     try:
-        return sender(account, message, recipient)
+        return sender(account, message, recipient, context)
     except httpx.HTTPError as exc:
         return Sent(False, retryable=True, error=f"{type(exc).__name__}: {exc}")
-
-
-def _recipient(message: Message) -> str:
-    identity = ChannelIdentity.objects.filter(
-        citizen_id=message.ticket.citizen_id, channel=message.channel
-    ).first()
-    return identity.address if identity else ""
 
 
 def _graph(base: str, path: str) -> str:
     return f"{base.rstrip('/')}/{settings.META_GRAPH_VERSION}/{path}"
 
 
-def _whatsapp(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+def _whatsapp(account: ChannelAccount, message: Message, recipient: str, context: Context) -> Sent:
     body: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -83,7 +112,8 @@ def _whatsapp(account: ChannelAccount, message: Message, recipient: str) -> Sent
         "biz_opaque_callback_data": str(message.pk),
     }
     note = ""
-    if _whatsapp_window_open(account, message):
+    last = context.last_whatsapp.get((message.ticket.citizen_id, account.pk))
+    if last is not None and timezone.now() < last + WHATSAPP_WINDOW - WHATSAPP_MARGIN:
         body |= {"type": "text", "text": {"preview_url": False, "body": message.body[:4096]}}
         if message.in_reply_to and message.in_reply_to.external_id:
             body["context"] = {"message_id": message.in_reply_to.external_id}
@@ -106,21 +136,6 @@ def _whatsapp(account: ChannelAccount, message: Message, recipient: str) -> Sent
     return Sent(sent.ok, sent.external_id, sent.retryable, sent.error, note if sent.ok else "")
 
 
-def _whatsapp_window_open(account: ChannelAccount, message: Message) -> bool:
-    last = (
-        Message.objects.filter(
-            channel=Channel.WHATSAPP,
-            direction=Direction.INBOUND,
-            ticket__citizen_id=message.ticket.citizen_id,
-            ticket__channel_account=account,
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    return last is not None and timezone.now() < last + WHATSAPP_WINDOW - WHATSAPP_MARGIN
-
-
 def _template(template: dict[str, str], message: Message) -> dict[str, Any]:
     """An approved utility template: {{1}} the ticket number, {{2}} the reply (one line)."""
     text = " ".join(message.body.split())[:900]  # parameters take no newlines or tabs
@@ -132,7 +147,7 @@ def _template(template: dict[str, str], message: Message) -> dict[str, Any]:
     }
 
 
-def _meta(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+def _meta(account: ChannelAccount, message: Message, recipient: str, _: Context) -> Sent:
     base = settings.META_GRAPH_API_BASE
     replied = message.in_reply_to
     if message.is_public and replied and replied.external_id:
@@ -150,7 +165,7 @@ def _meta(account: ChannelAccount, message: Message, recipient: str) -> Sent:
     return _meta_result(reply, lambda data: data["message_id"])
 
 
-def _x(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+def _x(account: ChannelAccount, message: Message, recipient: str, _: Context) -> Sent:
     base = settings.X_API_BASE.rstrip("/")
     replied = message.in_reply_to
     if message.is_public and replied and replied.external_id:
@@ -170,7 +185,7 @@ def _x(account: ChannelAccount, message: Message, recipient: str) -> Sent:
     return Sent(False, retryable=retryable, error=f"X {reply.status_code}: {reply.text[:500]}")
 
 
-def _telegram(account: ChannelAccount, message: Message, recipient: str) -> Sent:
+def _telegram(account: ChannelAccount, message: Message, recipient: str, _: Context) -> Sent:
     body: dict[str, Any] = {
         "chat_id": int(recipient),
         "text": message.body[:4096],

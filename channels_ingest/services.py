@@ -270,7 +270,7 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
             for first, ticket in zip(firsts, tickets, strict=True)
             if first.ticket_id == ticket.pk and ticket.pk not in acknowledged
         ],
-        watched=False,
+        new_tickets=True,
     )
     _processed([(d, firsts[i], bool(r.media)) for i, (d, r, _c) in enumerate(chosen)])
     return {d.pk for d, _r, _c in chosen}

@@ -151,22 +151,50 @@ def fetch_media(delivery_id: int) -> None:
 
 @shared_task(base=Enqueueable, acks_late=True)
 def send_message(message_id: int, attempt: int = 0) -> None:
-    """Sends a queued outbound message, retrying transient failures with backoff.
+    """Sends a queued outbound message, retrying transient failures with backoff."""
+    _send([message_id], attempt)
+
+
+@shared_task(base=Enqueueable, acks_late=True)
+def send_messages(message_ids: list[int]) -> None:
+    """Sends queued outbound messages (a group's acknowledgements) in one task: read
+    together, each then sent as `send_message` sends it."""
+    _send(message_ids, 0)
+
+
+def _send(message_ids: list[int], attempt: int) -> None:
+    queued = Message.objects.select_related("ticket__channel_account", "in_reply_to").filter(
+        pk__in=message_ids, delivery_status=DeliveryStatus.QUEUED
+    )
+    messages = list(queued.order_by("pk"))
+    context = outbound.Context.of(messages) if messages else None
+    for message in messages:
+        try:
+            retry = _send_one(message, context, attempt)
+        except Exception:  # the others still go; the sweep resends this one
+            logger.exception("message %s: send failed", message.pk)
+            continue
+        if retry:  # backoff 2, 4, 8, 16, 32 s; if the queue is gone, the sweep resends it
+            try:
+                send_message.apply_async((message.pk, attempt + 1), countdown=2 ** (attempt + 1))
+            except Exception:
+                logger.warning("could not queue a retry of message %s", message.pk, exc_info=True)
+
+
+def _send_one(message: Message, context: outbound.Context | None, attempt: int) -> bool:
+    """Sends `message` unless another worker has it or sent it; whether to retry.
 
     The row stays locked during the call, so two workers never send the same message."""
-    retry = False
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("ticket__channel_account", "in_reply_to")
-            .filter(pk=message_id, delivery_status=DeliveryStatus.QUEUED)
-            .first()
+        locked = Message.objects.select_for_update(skip_locked=True).filter(
+            pk=message.pk, delivery_status=DeliveryStatus.QUEUED
         )
-        if message is None:
-            return  # sent already, or another worker is sending it
-        result = outbound.send(message)
+        if locked.values_list("pk", flat=True).first() is None:
+            return False  # sent already, or another worker is sending it
+        result = outbound.send(message, context)
         message.delivery_error = result.error
         message.delivery_note = result.note
+        retry = False
         if result.ok:
             message.external_id = result.external_id
             message.delivery_status = DeliveryStatus.SENT
@@ -178,23 +206,9 @@ def send_message(message_id: int, attempt: int = 0) -> None:
         message.save(
             update_fields=["external_id", "delivery_status", "delivery_error", "delivery_note"]
         )
-        broadcast(message.ticket, "message.updated", message=message.pk)
-    if retry:  # backoff 2, 4, 8, 16, 32 s; if the queue is gone, the sweep resends it
-        try:
-            send_message.apply_async((message_id, attempt + 1), countdown=2 ** (attempt + 1))
-        except Exception:
-            logger.warning("could not queue a retry of message %s", message_id, exc_info=True)
-
-
-@shared_task(base=Enqueueable, acks_late=True)
-def send_messages(message_ids: list[int]) -> None:
-    """Sends queued outbound messages (a group's acknowledgements) in one task: each as
-    `send_message` does, with its own lock, result and retries."""
-    for message_id in message_ids:
-        try:
-            send_message(message_id)
-        except Exception:  # the others still go; the sweep resends this one
-            logger.exception("message %s: send failed", message_id)
+        # Delivery status is shown on the ticket, not in the queue.
+        broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
+    return retry
 
 
 @shared_task(acks_late=True)

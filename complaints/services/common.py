@@ -69,10 +69,12 @@ def new_event(
     )
 
 
-def broadcast(ticket: Ticket, kind: str, *, watched: bool = True, **extra: Any) -> None:
-    """A thin live event (ids only) to the agents' queue and, when it may be `watched`, the
-    ticket's group, after commit. (No one can be watching a ticket opened in this very
-    transaction: a send to its group would cost a Redis round trip for nothing.)"""
+def broadcast(
+    ticket: Ticket, kind: str, *, watched: bool = True, queue: bool = True, **extra: Any
+) -> None:
+    """A thin live event (ids only) after commit, to the agents' `queue` and, when it may
+    be `watched`, the ticket's group. (No one can be watching a ticket opened in this very
+    transaction: a send to its group would cost Redis round trips for nothing.)"""
     event = {
         "type": kind,
         "ticket": ticket.pk,
@@ -81,5 +83,5 @@ def broadcast(ticket: Ticket, kind: str, *, watched: bool = True, **extra: Any) 
         "version": ticket.version,
         **extra,
     }
-    groups = (QUEUE_GROUP, f"ticket-{ticket.pk}") if watched else (QUEUE_GROUP,)
+    groups = ((QUEUE_GROUP,) if queue else ()) + ((f"ticket-{ticket.pk}",) if watched else ())
     transaction.on_commit(partial(live.publish, groups, event))

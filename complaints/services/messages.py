@@ -272,11 +272,14 @@ def post_message(
     return message
 
 
-def post_replies(replies: Sequence[tuple[Message, str]], *, watched: bool = True) -> list[Message]:
+def post_replies(
+    replies: Sequence[tuple[Message, str]], *, new_tickets: bool = False
+) -> list[Message]:
     """System replies (acknowledgements) to inbound messages, one INSERT whatever their
     number: each on its message's ticket, channel and publicity, queued, and sent after
     commit by one task. Public ones carry no personal data (ValidationError).
-    `watched=False` when the tickets are new in this transaction (see `broadcast`)."""
+    With `new_tickets` (opened in this transaction) no message event is pushed: their
+    `ticket.created` after the same commit announces them, replies included."""
     messages = []
     for inbound, body in replies:
         if inbound.is_public:
@@ -300,7 +303,8 @@ def post_replies(replies: Sequence[tuple[Message, str]], *, watched: bool = True
             from webchat.services import relay  # the chat app depends on this one
 
             relay(message)
-        broadcast(message.ticket, "message.created", watched=watched, message=message.pk)
+        if not new_tickets:
+            broadcast(message.ticket, "message.created", message=message.pk)
     if sent := [m.pk for m in messages if m.channel in DELIVERED_CHANNELS]:
         from channels_ingest.tasks import send_messages  # the channels app depends on this one
 
