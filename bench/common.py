@@ -109,6 +109,9 @@ class WhatsAppGraphDouble(BaseHTTPRequestHandler):
     """The Graph API's message endpoint on loopback: records each send, answers a new id."""
 
     protocol_version = "HTTP/1.1"
+    # The handler writes the headers and the body separately: with Nagle's algorithm on,
+    # the body waited for the client's delayed ACK, 40 ms a send (the double's, not ours).
+    disable_nagle_algorithm = True
     sent: list[dict[str, Any]] = []
 
     def do_POST(self) -> None:
