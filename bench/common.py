@@ -113,9 +113,19 @@ class WhatsAppGraphDouble(BaseHTTPRequestHandler):
     # the body waited for the client's delayed ACK, 40 ms a send (the double's, not ours).
     disable_nagle_algorithm = True
     sent: list[dict[str, Any]] = []
+    latency = 0.0  # seconds each answer takes, as a provider across the internet would
+    in_flight = peak = 0  # sends being answered at once, now and at most
+    lock = threading.Lock()
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.peak = max(cls.peak, cls.in_flight)
+        time.sleep(self.latency)
+        with cls.lock:
+            cls.in_flight -= 1
         self.sent.append(body)
         answer = json.dumps({"messages": [{"id": f"wamid.OUT{len(self.sent)}"}]}).encode()
         self.send_response(200)
@@ -128,9 +138,12 @@ class WhatsAppGraphDouble(BaseHTTPRequestHandler):
         """Sends are counted in `sent`; a log line per request would only slow the double."""
 
 
-def start_graph_double() -> ThreadingHTTPServer:
-    """A fresh WhatsAppGraphDouble serving on a free loopback port, in a thread."""
+def start_graph_double(latency: float = 0.0) -> ThreadingHTTPServer:
+    """A fresh WhatsAppGraphDouble serving on a free loopback port, in a thread, answering
+    after `latency` seconds."""
     WhatsAppGraphDouble.sent = []
+    WhatsAppGraphDouble.latency = latency
+    WhatsAppGraphDouble.in_flight = WhatsAppGraphDouble.peak = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), WhatsAppGraphDouble)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

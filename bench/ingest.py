@@ -237,6 +237,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="niceness of the Celery worker: the Procfile's, so that on a host it shares "
+        "with servers, acknowledging deliveries comes before processing them",
+    )
+    parser.add_argument(
+        "--provider-ms", type=float, default=0, help="how long the Graph API double takes to answer"
+    )
+    parser.add_argument(
         "--wait", type=float, default=300, help="max seconds to wait for processing"
     )
     parser.add_argument("--port", type=int, default=8096)
@@ -247,7 +257,7 @@ def main() -> None:
         sys.exit("Set REDIS_URL: the bench measures the server with its Celery worker.")
     url = bench_database_url(BENCH_DB)
     prepare(url)
-    graph = start_graph_double()
+    graph = start_graph_double(args.provider_ms / 1000)
     env = os.environ | {
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -263,6 +273,7 @@ def main() -> None:
     )
     worker = subprocess.Popen(  # noqa: S603
         [
+            *(("nice", "-n", str(args.worker_nice)) if args.worker_nice else ()),
             *(sys.executable, "-m", "celery", "--app", "config", "worker"),
             *("--concurrency", str(args.concurrency), "--loglevel", "WARNING"),
         ],
@@ -274,7 +285,8 @@ def main() -> None:
     use_wrk = shutil.which("wrk") is not None and not args.httpx
     print(
         f"load: {'wrk' if use_wrk else 'httpx'}, {args.clients} senders, "
-        f"{args.workers} server processes, {args.concurrency} Celery processes",
+        f"{args.workers} server processes, {args.concurrency} Celery processes, "
+        f"provider answers in {args.provider_ms:.0f} ms",
         flush=True,
     )
     from channels_ingest.models import Delivery

@@ -7,12 +7,15 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from channels_ingest import outbound, services
@@ -167,13 +170,15 @@ def _send(message_ids: list[int], attempt: int) -> None:
         pk__in=message_ids, delivery_status=DeliveryStatus.QUEUED
     )
     messages = list(queued.order_by("pk"))
-    context = outbound.Context.of(messages) if messages else None
-    for message in messages:
-        try:
-            retry = _send_one(message, context, attempt)
-        except Exception:  # the others still go; the sweep resends this one
-            logger.exception("message %s: send failed", message.pk)
-            continue
+    if not messages:
+        return
+    context = outbound.Context.of(messages)
+    send = partial(_send_or_log, context=context, attempt=attempt)
+    if len(messages) == 1 or send_message.app.conf.task_always_eager:
+        retries = list(map(send, messages))  # in the caller's transaction (tests, embedded)
+    else:
+        retries = list(_senders().map(partial(_in_thread, send), messages))
+    for message, retry in zip(messages, retries, strict=True):
         if retry:  # backoff 2, 4, 8, 16, 32 s; if the queue is gone, the sweep resends it
             try:
                 send_message.apply_async((message.pk, attempt + 1), countdown=2 ** (attempt + 1))
@@ -181,7 +186,38 @@ def _send(message_ids: list[int], attempt: int) -> None:
                 logger.warning("could not queue a retry of message %s", message.pk, exc_info=True)
 
 
-def _send_one(message: Message, context: outbound.Context | None, attempt: int) -> bool:
+_sender_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The process's sending threads: a provider answers in tens or hundreds of
+    milliseconds, and one send at a time would cap a worker process at a few sends a
+    second. Each thread keeps a database connection of its own (a forked process starts
+    its own threads)."""
+    pid = os.getpid()
+    with _outbox_lock:
+        if pid not in _sender_pools:
+            _sender_pools[pid] = ThreadPoolExecutor(
+                settings.ADUAN_SEND_THREADS, thread_name_prefix="aduan-send"
+            )
+        return _sender_pools[pid]
+
+
+def _in_thread(send: Callable[[Message], bool], message: Message) -> bool:
+    # A thread's connection is its own: one that broke (a database restart) is replaced.
+    close_old_connections()
+    return send(message)
+
+
+def _send_or_log(message: Message, *, context: outbound.Context, attempt: int) -> bool:
+    try:
+        return _send_one(message, context, attempt)
+    except Exception:  # the others still go; the sweep resends this one
+        logger.exception("message %s: send failed", message.pk)
+        return False
+
+
+def _send_one(message: Message, context: outbound.Context, attempt: int) -> bool:
     """Sends `message` unless another worker has it or sent it; whether to retry.
 
     The row stays locked during the call, so two workers never send the same message."""

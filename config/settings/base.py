@@ -225,6 +225,8 @@ CELERY_TIMEZONE = "UTC"
 # about ADUAN_INGEST_DRAIN_SECONDS, so the acknowledgement sends queued meanwhile go out.
 ADUAN_INGEST_WAKE_SECONDS = env.float("ADUAN_INGEST_WAKE_SECONDS", default=1.0)
 ADUAN_INGEST_DRAIN_SECONDS = env.float("ADUAN_INGEST_DRAIN_SECONDS", default=0.5)
+# Outbound messages of one task sent at once by each Celery process (provider latency).
+ADUAN_SEND_THREADS = env.int("ADUAN_SEND_THREADS", default=8)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "close-resolved-tickets": {
         "task": "complaints.tasks.close_resolved_tickets",
