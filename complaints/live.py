@@ -70,7 +70,9 @@ _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
 
 async def _bounded(send: Coroutine[Any, Any, None]) -> None:
     loop = asyncio.get_running_loop()
-    limit = _limits.setdefault(loop, asyncio.Semaphore(MAX_SENDS))
+    limit = _limits.get(loop)
+    if limit is None:
+        limit = _limits[loop] = asyncio.Semaphore(MAX_SENDS)
     async with limit:
         await send
 

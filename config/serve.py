@@ -38,6 +38,7 @@ DEFER_SECONDS = 0.01  # how long a connection waits for a less busy process at m
 START_SECONDS = 30.0  # how long the first processes wait for the others to start serving
 PUBLISH_SECONDS = 0.05  # how often a process says how many connections it holds
 IDLE = -1  # a slot whose process is not serving
+STOP_SECONDS = 30.0  # how long a server process may take to stop gracefully
 
 
 class Load(Protocol):
@@ -220,7 +221,11 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
         for process in self.processes:
-            process.join()
+            process.join(STOP_SECONDS)
+            if process.is_alive():  # its graceful shutdown hangs
+                logger.error("Server process [%d] did not stop; killing it", process.pid)
+                process.kill()
+                process.join()
         sock.close()
 
 
