@@ -205,7 +205,10 @@ def _senders() -> ThreadPoolExecutor:
 
 def _in_thread(send: Callable[[Message], bool], message: Message) -> bool:
     # A thread's connection is its own: one that broke (a database restart) is replaced.
-    close_old_connections()
+    try:
+        close_old_connections()
+    except Exception:
+        logger.warning("could not close a broken database connection", exc_info=True)
     return send(message)
 
 
