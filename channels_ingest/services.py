@@ -277,6 +277,7 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
 
 
 def _new_ticket(account: ChannelAccount, inbound: Inbound, citizen: Any) -> complaints.NewTicket:
+    """The ticket a citizen's message opens on `account`."""
     location = inbound.location
     return complaints.NewTicket(
         citizen=citizen,
@@ -451,18 +452,7 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
     )
     ticket = _thread(account, inbound, citizen.pk)
     if ticket is None:
-        ticket = complaints.open_ticket(
-            citizen=citizen,
-            channel=inbound.channel,
-            subject="",
-            body=_body(inbound),
-            channel_account=account,
-            external_id=inbound.external_id,
-            address=inbound.location.label if inbound.location else "",
-            latitude=inbound.location.latitude if inbound.location else None,
-            longitude=inbound.location.longitude if inbound.location else None,
-            is_public=inbound.is_public,
-        )
+        ticket = complaints.open_tickets([_new_ticket(account, inbound, citizen)])[0]
         message = Message.objects.get(channel=inbound.channel, external_id=inbound.external_id)
         if message.ticket_id == ticket.pk and not _acknowledged(ticket):
             _acknowledge(ticket, message)
