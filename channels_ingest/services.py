@@ -99,7 +99,10 @@ def read_webhook(
         logger.warning("%s: delivery with a missing or wrong signature refused", account)
         return Answer(403, "forbidden", "Invalid signature.")
     try:
-        return delivery_rows(account, json.loads(body))
+        payload = json.loads(body)
+        if b"\\u0000" in body:  # a NUL, which only a JSON escape can carry
+            payload = _storable(payload)
+        return delivery_rows(account, payload)
     except ValueError as exc:
         logger.error("%s: signed delivery that cannot be read: %s", account, exc)
         return Answer(400, "invalid", "Not a readable payload.")
@@ -113,6 +116,19 @@ def delivery_rows(account: ChannelAccount, payload: Any) -> list[Delivery]:
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a {account.kind} webhook payload: {exc!r}") from exc
     return [Delivery(account=account, external_id=key[:255], event=event) for key, event in events]
+
+
+def _storable(value: Any) -> Any:
+    """`value` with every NUL character replaced by U+FFFD: JSON allows "\\u0000" in a
+    string, PostgreSQL's jsonb and text refuse it, and a delivery refused with 500 would be
+    retried by the provider forever."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 def save_deliveries(rows: list[Delivery]) -> None:

@@ -1,7 +1,8 @@
 """Deliveries drained together open their tickets together: each new complaint numbered,
 stored and acknowledged as when it comes alone, with a number of queries that does not
 grow with the group; follow-ups, second messages and unreadable events keep the
-one-by-one path and its order."""
+one-by-one path and its order. A NUL character, which PostgreSQL cannot store, no
+longer makes a signed delivery fail forever."""
 
 from __future__ import annotations
 
@@ -171,3 +172,18 @@ def test_a_message_that_cannot_be_processed_fails_alone(
     assert "phone" in failed.last_error.lower() or "nomor" in failed.last_error.lower()
     assert Delivery.objects.filter(state=Delivery.State.PROCESSED).count() == 2
     assert len(provider.calls) == 2
+
+
+def test_a_nul_character_in_a_signed_delivery_is_stored_and_processed(
+    deliver: Deliver, accounts: Any, provider: respx.MockRouter
+) -> None:
+    body = whatsapp((1, "nul", "Obat\u0000 belum datang"))  # json.dumps escapes it: \u0000
+    assert b"\\u0000" in body
+
+    send(deliver, body)
+
+    first = inbound("nul")
+    assert first.body == "Obat\ufffd belum datang"
+    assert first.ticket.messages.filter(direction=Direction.OUTBOUND).count() == 1
+    delivery = Delivery.objects.get(external_id="wamid.GROUPnul")
+    assert delivery.state == Delivery.State.PROCESSED
