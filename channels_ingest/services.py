@@ -31,7 +31,7 @@ from complaints import services as complaints
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
 from complaints.fetch import FetchFailed
 from complaints.models import ChannelIdentity, Message, Ticket
-from complaints.selectors import messages_by_external_id
+from complaints.selectors import message_by_external_id, messages_by_external_id
 
 logger = logging.getLogger(__name__)
 
@@ -460,7 +460,7 @@ def _apply(delivery: Delivery) -> tuple[Message | bool | None, bool]:
 
 def receive(account: ChannelAccount, inbound: Inbound) -> Message:
     """Stores a citizen's message on its ticket (or a new one) and acknowledges it."""
-    if inbound.edit and (earlier := _message(inbound.channel, inbound.external_id)):
+    if inbound.edit and (earlier := message_by_external_id(inbound.channel, inbound.external_id)):
         Message.objects.filter(pk=earlier.pk).update(body=_body(inbound))
         return earlier
     citizen = complaints.identify_citizen(
@@ -480,14 +480,16 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
         channel=inbound.channel,
         external_id=inbound.external_id,
         is_public=inbound.is_public,
-        in_reply_to=_message(inbound.channel, inbound.reply_to) if inbound.reply_to else None,
+        in_reply_to=message_by_external_id(inbound.channel, inbound.reply_to)
+        if inbound.reply_to
+        else None,
     )
 
 
 def _thread(account: ChannelAccount, inbound: Inbound, citizen_id: int) -> Ticket | None:
     """The open ticket this message continues: the one it replies to, else (in private
     conversations) the citizen's open ticket on this channel account."""
-    parent = _message(inbound.channel, inbound.reply_to) if inbound.reply_to else None
+    parent = message_by_external_id(inbound.channel, inbound.reply_to) if inbound.reply_to else None
     if parent and parent.ticket.status in THREAD_STATES:
         ticket: Ticket = parent.ticket
         return ticket
@@ -551,13 +553,6 @@ def apply_status(update: StatusUpdate) -> int:
     rank = STATUS_RANK.get(DeliveryStatus(update.status), 0)
     behind = [s for s, r in STATUS_RANK.items() if r < rank]
     return ours.filter(delivery_status__in=behind).update(delivery_status=update.status)
-
-
-def _message(channel: str, external_id: str) -> Message | None:
-    found = Message.objects.select_related("ticket").filter(
-        channel=channel, external_id=external_id
-    )
-    return found.first()
 
 
 def _body(inbound: Inbound) -> str:

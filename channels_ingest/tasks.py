@@ -7,7 +7,6 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -173,11 +172,10 @@ def _send(message_ids: list[int], attempt: int) -> None:
     if not messages:
         return
     context = outbound.Context.of(messages)
-    send = partial(_send_or_log, context=context, attempt=attempt)
-    if len(messages) == 1 or send_message.app.conf.task_always_eager:
-        retries = list(map(send, messages))  # in the caller's transaction (tests, embedded)
-    else:
-        retries = list(_senders().map(partial(_in_thread, send), messages))
+    inline = len(messages) == 1 or send_message.app.conf.task_always_eager
+    send = partial(_send_or_log, context=context, attempt=attempt, own_connection=not inline)
+    # Inline: in the caller's transaction (tests, embedded mode) or a lone message.
+    retries = list(map(send, messages) if inline else _senders().map(send, messages))
     for message, retry in zip(messages, retries, strict=True):
         if retry:  # backoff 2, 4, 8, 16, 32 s; if the queue is gone, the sweep resends it
             try:
@@ -187,6 +185,7 @@ def _send(message_ids: list[int], attempt: int) -> None:
 
 
 _sender_pools: dict[int, ThreadPoolExecutor] = {}
+_sender_pools_lock = threading.Lock()
 
 
 def _senders() -> ThreadPoolExecutor:
@@ -195,7 +194,7 @@ def _senders() -> ThreadPoolExecutor:
     second. Each thread keeps a database connection of its own (a forked process starts
     its own threads)."""
     pid = os.getpid()
-    with _outbox_lock:
+    with _sender_pools_lock:
         if pid not in _sender_pools:
             _sender_pools[pid] = ThreadPoolExecutor(
                 settings.ADUAN_SEND_THREADS, thread_name_prefix="aduan-send"
@@ -203,19 +202,15 @@ def _senders() -> ThreadPoolExecutor:
         return _sender_pools[pid]
 
 
-def _in_thread(send: Callable[[Message], bool], message: Message) -> bool:
-    # A thread's connection is its own: one that broke (a database restart) is replaced.
+def _send_or_log(
+    message: Message, *, context: outbound.Context, attempt: int, own_connection: bool
+) -> bool:
+    """`_send_one`, logging a failure (the others still go; the sweep resends this one)."""
     try:
-        close_old_connections()
-    except Exception:
-        logger.warning("could not close a broken database connection", exc_info=True)
-    return send(message)
-
-
-def _send_or_log(message: Message, *, context: outbound.Context, attempt: int) -> bool:
-    try:
+        if own_connection:  # a sending thread's: one that broke (a restart) is replaced
+            close_old_connections()
         return _send_one(message, context, attempt)
-    except Exception:  # the others still go; the sweep resends this one
+    except Exception:
         logger.exception("message %s: send failed", message.pk)
         return False
 

@@ -72,3 +72,8 @@ def messages_by_external_id(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, 
     wanted = pairs("channel", "external_id", ((c, e) for c, e in keys if e))
     found = Message.objects.select_related("ticket").filter(wanted)
     return {(m.channel, m.external_id): m for m in found}
+
+
+def message_by_external_id(channel: str, external_id: str) -> Message | None:
+    """The message stored under a channel's message id, with its ticket."""
+    return messages_by_external_id([(channel, external_id)]).get((channel, external_id))

@@ -19,6 +19,15 @@ from complaints.models import ChannelIdentity, Citizen
 from complaints.selectors import pairs
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote: an address on a channel, and the name they go by there."""
+
+    channel: str
+    address: str
+    name: str = ""
+
+
 def identify_citizen(*, channel: str, address: str, name: str = "") -> Citizen:
     """The citizen behind a sender address on a channel, created on first contact.
 
@@ -26,13 +35,6 @@ def identify_citizen(*, channel: str, address: str, name: str = "") -> Citizen:
     phone number or email, so one person keeps one history across channels.
     """
     return identify_citizens([Sender(channel, address, name)])[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Sender:
-    channel: str
-    address: str
-    name: str = ""
 
 
 def identify_citizens(senders: Sequence[Sender]) -> list[Citizen]:

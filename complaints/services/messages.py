@@ -41,7 +41,11 @@ from complaints.models import (
 from complaints.numbers import generate_number
 from complaints.privacy import personal_data_in
 from complaints.roles import Role, role_of
-from complaints.selectors import messages_by_external_id, tickets_visible_to
+from complaints.selectors import (
+    message_by_external_id,
+    messages_by_external_id,
+    tickets_visible_to,
+)
 from complaints.services.common import broadcast, new_event, parse_priority
 from complaints.services.lifecycle import transition_ticket
 
@@ -102,7 +106,7 @@ def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
     """
     drafts = [_draft(request) for request in requests]
     for _attempt in range(NUMBER_ATTEMPTS):
-        stored = _messages_by_external_id(requests)
+        stored = messages_by_external_id((r.channel, r.external_id) for r in requests)
         opening: dict[tuple[str, str], Ticket] = {}
         tickets: list[Ticket] = []
         new: list[tuple[NewTicket, Ticket]] = []
@@ -124,7 +128,7 @@ def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
             with transaction.atomic():
                 _insert_opened(new)
         except IntegrityError:
-            if _messages_by_external_id([r for r, _t in new]):
+            if messages_by_external_id((r.channel, r.external_id) for r, _t in new):
                 continue  # the same delivery, stored concurrently: answered from it now
             if Ticket.objects.filter(number__in=numbers).exists():
                 logger.info("a ticket number of %s was taken, drawing again", sorted(numbers))
@@ -230,7 +234,7 @@ def post_message(
     if not body.strip() and not attachments:
         raise ValidationError({"body": _("A message needs text or an attachment.")})
     channel = channel or ticket.channel
-    if existing := _message_by_external_id(channel, external_id):
+    if existing := message_by_external_id(channel, external_id):
         return existing
     inbound = author_kind is AuthorKind.CITIZEN
     try:
@@ -249,7 +253,7 @@ def post_message(
                 in_reply_to=in_reply_to,
             )
     except IntegrityError:
-        if existing := _message_by_external_id(channel, external_id):
+        if existing := message_by_external_id(channel, external_id):
             return existing
         raise
     if inbound and Ticket.objects.filter(pk=ticket.pk, status=Status.WAITING_CITIZEN).exists():
@@ -416,20 +420,6 @@ def _store_attachment(message: Message, item: NewAttachment) -> None:
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0].strip() if lines else ""
-
-
-def _message_by_external_id(channel: str, external_id: str) -> Message | None:
-    if not external_id:
-        return None
-    found = Message.objects.select_related("ticket").filter(
-        channel=channel, external_id=external_id
-    )
-    return found.first()
-
-
-def _messages_by_external_id(requests: Sequence[NewTicket]) -> dict[tuple[str, str], Message]:
-    """The messages already stored under the requests' channel message ids (one query)."""
-    return messages_by_external_id((r.channel, r.external_id) for r in requests)
 
 
 def _check_attachments(attachments: Sequence[NewAttachment]) -> None:
