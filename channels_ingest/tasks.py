@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from channels_ingest import outbound, services
@@ -159,29 +159,70 @@ def send_message(message_id: int, attempt: int = 0) -> None:
 
 @shared_task(base=Enqueueable, acks_late=True)
 def send_messages(message_ids: list[int]) -> None:
-    """Sends queued outbound messages (a group's acknowledgements) in one task: read
-    together, each then sent as `send_message` sends it."""
+    """Sends queued outbound messages (a group's acknowledgements) in one task."""
     _send(message_ids, 0)
 
 
+SENT_FIELDS = ["external_id", "delivery_status", "delivery_error", "delivery_note"]
+
+
 def _send(message_ids: list[int], attempt: int) -> None:
-    queued = Message.objects.select_related("ticket__channel_account", "in_reply_to").filter(
-        pk__in=message_ids, delivery_status=DeliveryStatus.QUEUED
-    )
-    messages = list(queued.order_by("pk"))
-    if not messages:
-        return
-    context = outbound.Context.of(messages)
-    inline = len(messages) == 1 or send_message.app.conf.task_always_eager
-    send = partial(_send_or_log, context=context, attempt=attempt, own_connection=not inline)
-    # Inline: in the caller's transaction (tests, embedded mode) or a lone message.
-    retries = list(map(send, messages) if inline else _senders().map(send, messages))
-    for message, retry in zip(messages, retries, strict=True):
-        if retry:  # backoff 2, 4, 8, 16, 32 s; if the queue is gone, the sweep resends it
-            try:
-                send_message.apply_async((message.pk, attempt + 1), countdown=2 ** (attempt + 1))
-            except Exception:
-                logger.warning("could not queue a retry of message %s", message.pk, exc_info=True)
+    """Sends the named messages still queued and not being sent by another worker.
+
+    One transaction for them all: the rows are locked together (SKIP LOCKED, so two
+    workers never send the same message), the provider calls go out at once from the
+    sending threads, and the outcomes are written by one UPDATE. At hundreds of messages
+    a second, the four statements per message of a transaction each were most of a
+    worker's time. The trade-off: a worker killed between the calls and the commit
+    leaves its whole group queued, and the sweep sends it again (a duplicate
+    acknowledgement rather than a lost one).
+    """
+    with transaction.atomic():
+        locked = (
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("ticket__channel_account", "in_reply_to")
+            .filter(pk__in=message_ids, delivery_status=DeliveryStatus.QUEUED)
+            .order_by("pk")
+        )
+        messages = list(locked)
+        if not messages:
+            return  # sent already, or another worker is sending them
+        send = partial(_send_or_log, context=outbound.Context.of(messages))
+        inline = len(messages) == 1 or send_message.app.conf.task_always_eager
+        # The calls touch no database: the threads need no connection of their own.
+        results = list(map(send, messages) if inline else _senders().map(send, messages))
+        done = []
+        for message, result in zip(messages, results, strict=True):
+            if result is None:
+                continue  # left queued: the sweep sends it again
+            done.append(message)
+            if _record(message, result, attempt):  # backoff 2, 4, 8, 16, 32 s
+                transaction.on_commit(partial(_retry_later, message.pk, attempt + 1))
+        Message.objects.bulk_update(done, SENT_FIELDS)
+        for message in done:  # delivery status is shown on the ticket, not in the queue
+            broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
+
+
+def _record(message: Message, result: outbound.Sent, attempt: int) -> bool:
+    """Writes the outcome of a send on `message` (not saved); whether to retry it."""
+    message.delivery_error = result.error
+    message.delivery_note = result.note
+    if result.ok:
+        message.external_id = result.external_id
+        message.delivery_status = DeliveryStatus.SENT
+        return False
+    if result.retryable and attempt < SEND_ATTEMPTS:
+        return True
+    message.delivery_status = DeliveryStatus.FAILED
+    logger.warning("message %s not sent: %s", message.pk, result.error)
+    return False
+
+
+def _retry_later(message_id: int, attempt: int) -> None:
+    try:
+        send_message.apply_async((message_id, attempt), countdown=2**attempt)
+    except Exception:
+        logger.warning("could not queue a retry of message %s", message_id, exc_info=True)
 
 
 _sender_pools: dict[int, ThreadPoolExecutor] = {}
@@ -190,9 +231,8 @@ _sender_pools_lock = threading.Lock()
 
 def _senders() -> ThreadPoolExecutor:
     """The process's sending threads: a provider answers in tens or hundreds of
-    milliseconds, and one send at a time would cap a worker process at a few sends a
-    second. Each thread keeps a database connection of its own (a forked process starts
-    its own threads)."""
+    milliseconds, and one call at a time would cap a worker process at a few sends a
+    second (a forked process starts its own threads)."""
     pid = os.getpid()
     with _sender_pools_lock:
         if pid not in _sender_pools:
@@ -202,47 +242,14 @@ def _senders() -> ThreadPoolExecutor:
         return _sender_pools[pid]
 
 
-def _send_or_log(
-    message: Message, *, context: outbound.Context, attempt: int, own_connection: bool
-) -> bool:
-    """`_send_one`, logging a failure (the others still go; the sweep resends this one)."""
+def _send_or_log(message: Message, *, context: outbound.Context) -> outbound.Sent | None:
+    """The provider's answer to `message`, or None if the call failed unexpectedly
+    (logged; the others still go)."""
     try:
-        if own_connection:  # a sending thread's: one that broke (a restart) is replaced
-            close_old_connections()
-        return _send_one(message, context, attempt)
+        return outbound.send(message, context)
     except Exception:
         logger.exception("message %s: send failed", message.pk)
-        return False
-
-
-def _send_one(message: Message, context: outbound.Context, attempt: int) -> bool:
-    """Sends `message` unless another worker has it or sent it; whether to retry.
-
-    The row stays locked during the call, so two workers never send the same message."""
-    with transaction.atomic():
-        locked = Message.objects.select_for_update(skip_locked=True).filter(
-            pk=message.pk, delivery_status=DeliveryStatus.QUEUED
-        )
-        if locked.values_list("pk", flat=True).first() is None:
-            return False  # sent already, or another worker is sending it
-        result = outbound.send(message, context)
-        message.delivery_error = result.error
-        message.delivery_note = result.note
-        retry = False
-        if result.ok:
-            message.external_id = result.external_id
-            message.delivery_status = DeliveryStatus.SENT
-        elif result.retryable and attempt < SEND_ATTEMPTS:
-            retry = True
-        else:
-            message.delivery_status = DeliveryStatus.FAILED
-            logger.warning("message %s not sent: %s", message.pk, result.error)
-        message.save(
-            update_fields=["external_id", "delivery_status", "delivery_error", "delivery_note"]
-        )
-        # Delivery status is shown on the ticket, not in the queue.
-        broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
-    return retry
+        return None
 
 
 @shared_task(acks_late=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from django.db import connection
@@ -187,3 +188,41 @@ def test_a_nul_character_in_a_signed_delivery_is_stored_and_processed(
     assert first.ticket.messages.filter(direction=Direction.OUTBOUND).count() == 1
     delivery = Delivery.objects.get(external_id="wamid.GROUPnul")
     assert delivery.state == Delivery.State.PROCESSED
+
+
+def test_each_acknowledgement_of_a_group_keeps_its_own_outcome(
+    deliver: Deliver, accounts: Any, provider: respx.MockRouter
+) -> None:
+    """The group's sends are recorded together, but a refusal, a transient fault and an
+    unreadable answer each end as they would alone; the others are sent."""
+    tries: dict[str, int] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        to = json.loads(request.content)["to"]
+        tries[to] = tries.get(to, 0) + 1
+        n = int(to[-5:])
+        if n == 1:
+            return httpx.Response(400, json={"error": {"code": 131030, "message": "Not allowed"}})
+        if n == 2 and tries[to] == 1:
+            return httpx.Response(503, json={"error": {"code": 131000, "message": "Try later"}})
+        if n == 3:
+            return httpx.Response(200, text="<html>gateway</html>")
+        return httpx.Response(200, json={"messages": [{"id": f"wamid.OK{n}.{tries[to]}"}]})
+
+    provider["whatsapp"].mock(side_effect=answer)
+
+    send(deliver, whatsapp(*[(n, f"o{n}", f"Aduan {n}") for n in range(5)]))
+
+    def ack(n: int) -> Message:
+        return inbound(f"o{n}").ticket.messages.get(direction=Direction.OUTBOUND)
+
+    assert [ack(n).delivery_status for n in range(5)] == [
+        DeliveryStatus.SENT,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.SENT,  # on its retry
+        DeliveryStatus.QUEUED,  # an answer that cannot be read: left for the sweep
+        DeliveryStatus.SENT,
+    ]
+    assert [ack(n).external_id for n in (0, 2, 4)] == ["wamid.OK0.1", "wamid.OK2.2", "wamid.OK4.1"]
+    assert ack(1).delivery_error.startswith("131030")
+    assert tries == {f"62813000{n:05d}": 2 if n == 2 else 1 for n in range(5)}
