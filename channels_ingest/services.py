@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, TypeGuard
 
 from django.db import connection, transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from complaints import services as complaints
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
 from complaints.fetch import FetchFailed
 from complaints.models import ChannelIdentity, Message, Ticket
+from complaints.rows import save_fields
 from complaints.selectors import message_by_external_id, messages_by_external_id
 
 logger = logging.getLogger(__name__)
@@ -314,15 +315,15 @@ def _processed(done: list[tuple[Delivery, Message, bool]]) -> None:
     files of those that brought some."""
     if not done:
         return
-    with_media = [d.pk for d, _m, has_media in done if has_media]
-    Delivery.objects.filter(pk__in=[d.pk for d, _m, _h in done]).update(
-        state=Delivery.State.PROCESSED,
-        message=Case(*(When(pk=d.pk, then=Value(m.pk)) for d, m, _h in done)),
-        processed_at=timezone.now(),
-        last_error="",
-        next_attempt_at=None,
-        media_pending=Case(When(pk__in=with_media, then=Value(True)), default=Value(False)),
-    )
+    now = timezone.now()
+    for delivery, message, has_media in done:
+        delivery.state = Delivery.State.PROCESSED
+        delivery.message = message
+        delivery.processed_at = now
+        delivery.last_error = ""
+        delivery.next_attempt_at = None
+        delivery.media_pending = has_media
+    save_fields([d for d, _m, _h in done], PROCESSED_FIELDS)
     from channels_ingest.tasks import fetch_media
 
     for delivery, _message, has_media in done:

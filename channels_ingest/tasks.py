@@ -20,6 +20,7 @@ from django.utils import timezone
 from channels_ingest import outbound, services
 from complaints.choices import DeliveryStatus, Direction
 from complaints.models import Message
+from complaints.rows import save_fields
 from complaints.services.common import broadcast
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def _send(message_ids: list[int], attempt: int) -> None:
             done.append(message)
             if _record(message, result, attempt):  # backoff 2, 4, 8, 16, 32 s
                 transaction.on_commit(partial(_retry_later, message.pk, attempt + 1))
-        Message.objects.bulk_update(done, SENT_FIELDS)
+        save_fields(done, SENT_FIELDS)
         for message in done:  # delivery status is shown on the ticket, not in the queue
             broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
 

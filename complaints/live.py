@@ -15,12 +15,12 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import Coroutine, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
         return
     loop = _server_loop
     if loop is not None and loop.is_running():
-        for group in groups:
-            sent = asyncio.run_coroutine_threadsafe(_bounded(layer.group_send(group, event)), loop)
-            sent.add_done_callback(_log_failure)
+        loop.call_soon_threadsafe(_enqueue, layer, list(groups), event)
         return
     send = async_to_sync(layer.group_send)
     for group in groups:
@@ -59,28 +57,99 @@ def publish(groups: Iterable[str], event: dict[str, Any]) -> None:
             logger.exception("live push to %s failed", group)
 
 
-# Sends in flight at once per process. A commit that opens a hundred tickets schedules
+# Groups sent to at once per process. A commit that opens a hundred tickets schedules
 # hundreds of sends together; unbounded, they exhausted the channel layer's Redis
 # connections (MaxConnectionsError) and were lost. Queued here, they wait their turn.
 MAX_SENDS = 4
-_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+# Events waiting per process while Redis does not answer; beyond it the oldest are
+# dropped (clients resync over REST after an outage, RELIABILITY T-c).
+MAX_WAITING = 20_000
+
+
+class _Outbox:
+    """A loop's events waiting to be sent, sent in rounds: each round asks Redis at once
+    which of its groups anyone listens to (one pipelined round trip) and sends only to
+    those. Most groups have no listener at the moment (a ticket no agent has open), and
+    the layer's own `group_send` costs two round trips to find that out, per event."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.waiting: list[tuple[str, dict[str, Any]]] = []
+        self.sending = False
+        self.dropped = 0
+
+    def add(self, groups: list[str], event: dict[str, Any]) -> None:
+        self.waiting.extend((group, event) for group in groups)
+        if len(self.waiting) > MAX_WAITING:
+            self.dropped += len(self.waiting) - MAX_WAITING
+            del self.waiting[: len(self.waiting) - MAX_WAITING]
+        if not self.sending:
+            self.sending = True
+            asyncio.get_running_loop().create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        try:
+            while self.waiting:
+                round_, self.waiting = self.waiting, []
+                try:
+                    await self._send(round_)
+                except Exception as exc:
+                    logger.error("live push of %d events failed: %r", len(round_), exc)
+                if self.dropped:
+                    logger.error("live push: %d events dropped, Redis too slow", self.dropped)
+                    self.dropped = 0
+        finally:
+            self.sending = False
+
+    async def _send(self, round_: list[tuple[str, dict[str, Any]]]) -> None:
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        for group, event in round_:  # in order, per group
+            by_group.setdefault(group, []).append(event)
+        listened = await _listened(self.layer, list(by_group))
+        limit = asyncio.Semaphore(MAX_SENDS)
+
+        async def send(group: str) -> None:
+            async with limit:
+                for event in by_group[group]:
+                    await self.layer.group_send(group, event)
+
+        outcomes = await asyncio.gather(*map(send, listened), return_exceptions=True)
+        for group, outcome in zip(listened, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                logger.error("live push to %s failed: %r", group, outcome)
+
+
+async def _listened(layer: Any, groups: list[str]) -> list[str]:
+    """The `groups` that have members now. On the Redis layer, one pipelined ZCARD per
+    Redis host (its own group keys and hashing, channels_redis 4); any other layer is
+    asked nothing and every group is sent to."""
+    if not isinstance(layer, RedisChannelLayer):
+        return groups
+    by_host: dict[int, list[str]] = {}
+    for group in groups:
+        by_host.setdefault(layer.consistent_hash(group), []).append(group)
+    listened = []
+    for host, names in by_host.items():
+        pipe = layer.connection(host).pipeline(transaction=False)
+        for group in names:
+            pipe.zcard(layer._group_key(group))
+        counts = await pipe.execute()
+        listened += [group for group, count in zip(names, counts, strict=True) if count]
+    return listened
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def _bounded(send: Coroutine[Any, Any, None]) -> None:
+def _enqueue(layer: Any, groups: list[str], event: dict[str, Any]) -> None:
+    """On the loop: adds the event to the loop's outbox."""
     loop = asyncio.get_running_loop()
-    limit = _limits.get(loop)
-    if limit is None:
-        limit = _limits[loop] = asyncio.Semaphore(MAX_SENDS)
-    async with limit:
-        await send
-
-
-def _log_failure(sent: Future[None]) -> None:
-    error = sent.exception()
-    if error is not None:
-        logger.error("live push failed: %r", error)
+    outbox = _outboxes.get(loop)
+    if outbox is None or outbox.layer is not layer:
+        outbox = _outboxes[loop] = _Outbox(layer)
+    outbox.add(groups, event)
 
 
 class LiveServer:
