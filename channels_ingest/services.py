@@ -271,11 +271,11 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
         if not record.is_public:
             threads.add(conversation)
         chosen.append((delivery, record, citizen))
-    tickets = complaints.open_tickets(
+    opened = complaints.open_conversations(
         [_new_ticket(d.account, r, citizen) for d, r, citizen in chosen]
     )
-    messages = messages_by_external_id((r.channel, r.external_id) for _d, r, _c in chosen)
-    firsts = [messages[(r.channel, r.external_id)] for _d, r, _c in chosen]
+    tickets = [ticket for ticket, _first in opened]
+    firsts = [first for _ticket, first in opened]
     acknowledged = set(
         Message.objects.filter(
             ticket__in=tickets, direction=Direction.OUTBOUND, author_kind=AuthorKind.SYSTEM
@@ -285,7 +285,7 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
         [
             (first, acknowledgement(ticket, public=first.is_public))
             for first, ticket in zip(firsts, tickets, strict=True)
-            if first.ticket_id == ticket.pk and ticket.pk not in acknowledged
+            if ticket.pk not in acknowledged
         ],
         new_tickets=True,
     )

@@ -104,29 +104,35 @@ def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
     twice in `requests`) gets the ticket that message opened. Called outside a
     transaction, each attempt is a transaction of its own (no savepoints to pay for).
     """
+    return [ticket for ticket, _first in open_conversations(requests)]
+
+
+def open_conversations(requests: Sequence[NewTicket]) -> list[tuple[Ticket, Message]]:
+    """`open_tickets`, each ticket with the message that opened it (the request's own, or
+    for a channel message stored already, that message)."""
     drafts = [_draft(request) for request in requests]
     for _attempt in range(NUMBER_ATTEMPTS):
         stored = messages_by_external_id((r.channel, r.external_id) for r in requests)
-        opening: dict[tuple[str, str], Ticket] = {}
-        tickets: list[Ticket] = []
         new: list[tuple[NewTicket, Ticket]] = []
+        opened: list[tuple[Ticket, Message] | int] = []  # stored already, or a place in `new`
+        opening: dict[tuple[str, str], int] = {}  # a channel message id's place in `new`
         now = timezone.now()
         numbers: set[str] = set()
         for request, draft in zip(requests, drafts, strict=True):
             key = (request.channel, request.external_id)
             if request.external_id and key in stored:
-                tickets.append(stored[key].ticket)
+                opened.append((stored[key].ticket, stored[key]))
             elif request.external_id and key in opening:
-                tickets.append(opening[key])  # the same delivery twice in this group
+                opened.append(opening[key])  # the same delivery twice in this group
             else:
                 ticket = Ticket(number=_fresh_number(now, numbers), **draft)
-                tickets.append(ticket)
-                new.append((request, ticket))
                 if request.external_id:
-                    opening[key] = ticket
+                    opening[key] = len(new)
+                opened.append(len(new))
+                new.append((request, ticket))
         try:
             with transaction.atomic():
-                _insert_opened(new)
+                firsts = _insert_opened(new)
         except IntegrityError:
             if messages_by_external_id((r.channel, r.external_id) for r, _t in new):
                 continue  # the same delivery, stored concurrently: answered from it now
@@ -136,7 +142,7 @@ def open_tickets(requests: Sequence[NewTicket]) -> list[Ticket]:
             raise
         for _request, ticket in new:
             broadcast(ticket, "ticket.created", watched=False)
-        return tickets
+        return [(new[x][1], firsts[x]) if isinstance(x, int) else x for x in opened]
     raise RuntimeError(f"no free ticket numbers after {NUMBER_ATTEMPTS} attempts")
 
 
@@ -171,8 +177,9 @@ def _fresh_number(now: datetime, drawn: set[str]) -> str:
     return number
 
 
-def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]]) -> None:
-    """The tickets, their creation events and first messages: one INSERT per table."""
+def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]]) -> list[Message]:
+    """The tickets, their creation events and first messages (returned): one INSERT per
+    table."""
     Ticket.objects.bulk_create([ticket for _request, ticket in opened])
     TicketEvent.objects.bulk_create(
         [
@@ -198,6 +205,7 @@ def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]]) -> None:
     for (request, _ticket), message in zip(opened, messages, strict=True):
         for item in request.attachments:
             _store_attachment(message, item)
+    return messages
 
 
 def _opener_kind(by: Any) -> AuthorKind:

@@ -151,7 +151,7 @@ def test_a_delivery_already_stored_or_twice_in_a_group_opens_one_ticket() -> Non
         citizen=citizen, channel=Channel.TELEGRAM, subject="", body="x", external_id="7"
     )
     same = {"citizen": citizen, "channel": Channel.TELEGRAM, "subject": "", "body": "Halo"}
-    opened = services.open_tickets(
+    conversations = services.open_conversations(
         [
             services.NewTicket(**same, external_id="7"),
             services.NewTicket(**same, external_id="8"),
@@ -159,8 +159,13 @@ def test_a_delivery_already_stored_or_twice_in_a_group_opens_one_ticket() -> Non
             services.NewTicket(**same),
         ]
     )
+    opened = [ticket for ticket, _first in conversations]
+    firsts = [first for _ticket, first in conversations]
     assert opened[0] == earlier and opened[1] == opened[2] != opened[3]
     assert Ticket.objects.count() == 3 and Message.objects.count() == 3
+    assert [m.external_id for m in firsts] == ["7", "8", "8", ""]
+    assert [m.body for m in firsts] == ["x", "Halo", "Halo", "Halo"]
+    assert firsts[1] == firsts[2] and all(m.ticket == t for t, m in conversations)
 
 
 @pytest.mark.django_db
