@@ -298,6 +298,8 @@ def main() -> None:
         else:
             load = with_httpx(base, args.clients, args.deliveries)
         stored = Delivery.objects.count()
+        load_ended = time.perf_counter() - began
+        during = Delivery.objects.exclude(state=Delivery.State.PENDING).count()
         processed, pending, queued, elapsed = settle(began, args.wait)
         print(f"deliveries sent {load.requests}, stored {stored}")
         report("acks", load.requests, load.seconds, load.p50, load.p99, load.non_2xx)
@@ -307,6 +309,11 @@ def main() -> None:
             f"({processed / elapsed:.0f}/s end to end); still pending {pending}; "
             f"acknowledgements sent to the provider {len(WhatsAppGraphDouble.sent)}, "
             f"still queued {queued}"
+        )
+        after = elapsed - load_ended
+        print(
+            f"  while the senders sent: {during / load_ended:.0f}/s; after they stopped: "
+            f"{(processed - during) / after:.0f}/s over {after:.1f} s (sends included)"
         )
     finally:
         server.terminate()
