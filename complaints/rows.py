@@ -31,11 +31,12 @@ def save_fields(objs: Sequence[Model], fields: Sequence[str]) -> None:
         model._default_manager.db_manager(alias).bulk_update(objs, fields)
         return
     meta = model._meta
-    pk = meta.pk
-    columns = [meta.get_field(name) for name in fields]
+    concrete = {field.name: field for field in meta.concrete_fields}
+    pk = next(field for field in meta.concrete_fields if field.primary_key)
+    columns = [concrete[name] for name in fields]
     quote = connection.ops.quote_name
     names = ["id", *(f"c{i}" for i in range(len(columns)))]
-    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in (pk, *columns))
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in (pk, *columns))
     assignments = ", ".join(f"{quote(field.column)} = v.c{i}" for i, field in enumerate(columns))
     # Names come from the model's metadata, quoted; values are parameters.
     sql = (
