@@ -4,12 +4,19 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
+WORKER_CONNECTION_NAME = "aduan-worker"
+
 app = Celery("aduan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Celery's Django fix-up closes every database connection before and after every task,
+# unless this (read under its old name) is set; then it closes them every this many
+# tasks. A new connection per task was a new PostgreSQL backend (and its catalog reads)
+# per task; a broken one is replaced before the next task (`_check_connections`).
+app.conf["CELERY_DB_REUSE_MAX"] = 1_000
 app.autodiscover_tasks()
 
 
@@ -26,6 +33,24 @@ def _worker_process(**kwargs: Any) -> None:
     from complaints.live import serve_in_background
 
     for database in settings.DATABASES.values():
-        if database.get("OPTIONS", {}).pop("pool", None) is not None:
+        options = database.get("OPTIONS", {})
+        if options.pop("pool", None) is not None:
             database["CONN_MAX_AGE"] = None  # kept while it works (health-checked)
+        if database["ENGINE"].endswith("postgresql"):
+            options["application_name"] = WORKER_CONNECTION_NAME  # seen in pg_stat_activity
+        if "prepare_threshold" in options:
+            # No prepared statements: a kept connection would run a prepared statement on
+            # a generic plan, which cannot use a partial index whose condition is a
+            # parameter (the inbox claim, on `delivery_new`): it slowed as the table grew.
+            # A task's few statements each handle a batch; planning them is cheap.
+            options["prepare_threshold"] = None
     serve_in_background()
+
+
+@task_prerun.connect
+def _check_connections(**kwargs: Any) -> None:
+    """Before each task, a connection that failed or outlived CONN_MAX_AGE is closed (the
+    next query opens a new one), as Django does between requests."""
+    from django.db import close_old_connections
+
+    close_old_connections()
