@@ -48,9 +48,11 @@ def _worker_process(**kwargs: Any) -> None:
 
 
 @task_prerun.connect
-def _check_connections(**kwargs: Any) -> None:
-    """Before each task, a connection that failed or outlived CONN_MAX_AGE is closed (the
-    next query opens a new one), as Django does between requests."""
+def _check_connections(task: Any = None, **kwargs: Any) -> None:
+    """Before each task in a worker, a connection that failed or outlived CONN_MAX_AGE is
+    closed (the next query opens a new one), as Django does between requests. A task run
+    eagerly runs inside its caller, whose connection is not the task's to close."""
     from django.db import close_old_connections
 
-    close_old_connections()
+    if task is not None and not getattr(task.request, "is_eager", False):
+        close_old_connections()
