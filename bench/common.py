@@ -138,12 +138,19 @@ class WhatsAppGraphDouble(BaseHTTPRequestHandler):
         """Sends are counted in `sent`; a log line per request would only slow the double."""
 
 
+class Provider(ThreadingHTTPServer):
+    """A listen backlog of a server's size: with the standard library's 5, a burst of new
+    connections had some dropped and retried a second later."""
+
+    request_queue_size = 1024
+
+
 def start_graph_double(latency: float = 0.0) -> ThreadingHTTPServer:
     """A fresh WhatsAppGraphDouble serving on a free loopback port, in a thread, answering
     after `latency` seconds."""
     WhatsAppGraphDouble.sent = []
     WhatsAppGraphDouble.latency = latency
     WhatsAppGraphDouble.in_flight = WhatsAppGraphDouble.peak = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WhatsAppGraphDouble)
+    server = Provider(("127.0.0.1", 0), WhatsAppGraphDouble)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

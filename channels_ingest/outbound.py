@@ -225,7 +225,11 @@ def _client() -> httpx.Client:
     with _clients_lock:
         client = _clients.get(pid)
         if client is None:
-            client = _clients[pid] = httpx.Client(timeout=TIMEOUT)
+            # As many kept connections as sending threads: beyond httpx's default 20, each
+            # send opened (and closed) a connection of its own.
+            threads = settings.ADUAN_SEND_THREADS
+            limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
+            client = _clients[pid] = httpx.Client(timeout=TIMEOUT, limits=limits)
         return client
 
 

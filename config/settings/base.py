@@ -226,7 +226,7 @@ CELERY_TIMEZONE = "UTC"
 ADUAN_INGEST_WAKE_SECONDS = env.float("ADUAN_INGEST_WAKE_SECONDS", default=1.0)
 ADUAN_INGEST_DRAIN_SECONDS = env.float("ADUAN_INGEST_DRAIN_SECONDS", default=0.5)
 # Outbound messages of one task sent at once by each Celery process (provider latency).
-ADUAN_SEND_THREADS = env.int("ADUAN_SEND_THREADS", default=8)
+ADUAN_SEND_THREADS = env.int("ADUAN_SEND_THREADS", default=32)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "close-resolved-tickets": {
         "task": "complaints.tasks.close_resolved_tickets",
