@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,6 +311,9 @@ def main() -> None:
             f"acknowledgements sent to the provider {len(WhatsAppGraphDouble.sent)}, "
             f"still queued {queued}"
         )
+        sends = Counter(body.get("biz_opaque_callback_data") for body in WhatsAppGraphDouble.sent)
+        if twice := sorted(k for k, n in sends.items() if n > 1):
+            print(f"  sent more than once: {len(twice)} messages ({', '.join(twice[:10])})")
         after = elapsed - load_ended
         print(
             f"  while the senders sent: {during / load_ended:.0f}/s; after they stopped: "
