@@ -23,6 +23,11 @@ from tests.channels.test_forgery_and_duplicates import meta_sign
 from tests.servers import ROOT, asgi_server, free_port, server_database_url
 
 REDIS = shutil.which("redis-server")
+# The marks of a test that runs the whole stack: PostgreSQL, and a Redis it starts.
+STACK_MARKS = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(REDIS is None, reason="needs redis-server to start its own Redis"),
+]
 REDIS_CLI = shutil.which("redis-cli") or "redis-cli"
 
 

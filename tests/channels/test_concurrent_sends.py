@@ -13,12 +13,9 @@ import pytest
 from bench.common import WhatsAppGraphDouble, start_graph_double
 from complaints.choices import DeliveryStatus, Direction
 from complaints.models import Message, Ticket
-from tests.channels.stack import REDIS, full_stack, wait_for, whatsapp_headers
+from tests.channels.stack import STACK_MARKS, full_stack, wait_for, whatsapp_headers
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(REDIS is None, reason="needs redis-server to start its own Redis"),
-]
+pytestmark = STACK_MARKS
 SENDERS = 12
 
 

@@ -23,14 +23,11 @@ from channels_ingest.models import Delivery
 from complaints.choices import Direction
 from complaints.models import Message, Ticket
 from tests.channels.conftest import SECRETS, sample
-from tests.channels.stack import REDIS, full_stack, provider, wait_for, whatsapp_text
+from tests.channels.stack import STACK_MARKS, full_stack, provider, wait_for, whatsapp_text
 from tests.channels.test_forgery_and_duplicates import meta_sign, x_sign
 from tests.results import write_result
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(REDIS is None, reason="needs redis-server to start its own Redis"),
-]
+pytestmark = STACK_MARKS
 FULL = bool(os.environ.get("RELIABILITY_FULL"))
 PER_CHANNEL = 20 if FULL else 4
 COPIES = 25

@@ -19,7 +19,7 @@ from channels_ingest.models import Delivery
 from complaints.choices import Direction
 from complaints.models import Message
 from tests.channels.stack import (
-    REDIS,
+    STACK_MARKS,
     full_stack,
     provider,
     wait_for,
@@ -28,10 +28,7 @@ from tests.channels.stack import (
 )
 from tests.results import write_result
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(REDIS is None, reason="needs redis-server to start its own Redis"),
-]
+pytestmark = STACK_MARKS
 FULL = bool(os.environ.get("RELIABILITY_FULL"))
 HANG_SECONDS = 30 if FULL else 10
 __all__ = ["provider"]  # the provider API double, used as a fixture here

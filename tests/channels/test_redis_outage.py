@@ -15,7 +15,7 @@ from channels_ingest.models import Delivery
 from complaints.choices import DeliveryStatus, Direction
 from complaints.models import Message
 from tests.channels.stack import (
-    REDIS,
+    STACK_MARKS,
     full_stack,
     provider,
     wait_for,
@@ -24,10 +24,7 @@ from tests.channels.stack import (
 )
 from tests.results import write_result
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(REDIS is None, reason="needs redis-server to start its own Redis"),
-]
+pytestmark = STACK_MARKS
 __all__ = ["provider"]  # the provider API double, used as a fixture here
 
 

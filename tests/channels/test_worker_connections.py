@@ -14,7 +14,7 @@ from django.db import connection
 from channels_ingest.models import Delivery
 from config.celery import WORKER_CONNECTION_NAME
 from tests.channels.stack import (
-    REDIS,
+    STACK_MARKS,
     full_stack,
     provider,
     wait_for,
@@ -22,10 +22,7 @@ from tests.channels.stack import (
     whatsapp_text,
 )
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(REDIS is None, reason="needs redis-server to start its own Redis"),
-]
+pytestmark = STACK_MARKS
 __all__ = ["provider"]  # the provider API double, used as a fixture here
 DELIVERIES = 4
 
