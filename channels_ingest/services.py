@@ -274,22 +274,27 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
     opened = complaints.open_conversations(
         [_new_ticket(d.account, r, citizen) for d, r, citizen in chosen]
     )
-    tickets = [ticket for ticket, _first in opened]
-    firsts = [first for _ticket, first in opened]
     acknowledged = set(
         Message.objects.filter(
-            ticket__in=tickets, direction=Direction.OUTBOUND, author_kind=AuthorKind.SYSTEM
+            ticket__in=[ticket for ticket, _first in opened],
+            direction=Direction.OUTBOUND,
+            author_kind=AuthorKind.SYSTEM,
         ).values_list("ticket_id", flat=True)
     )
     complaints.post_replies(
         [
             (first, acknowledgement(ticket, public=first.is_public))
-            for first, ticket in zip(firsts, tickets, strict=True)
+            for ticket, first in opened
             if ticket.pk not in acknowledged
         ],
         new_tickets=True,
     )
-    _processed([(d, firsts[i], bool(r.media)) for i, (d, r, _c) in enumerate(chosen)])
+    _processed(
+        [
+            (delivery, first, bool(record.media))
+            for (delivery, record, _c), (_t, first) in zip(chosen, opened, strict=True)
+        ]
+    )
     return {d.pk for d, _r, _c in chosen}
 
 
@@ -469,9 +474,10 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
     )
     ticket = _thread(account, inbound, citizen.pk)
     if ticket is None:
-        ticket = complaints.open_tickets([_new_ticket(account, inbound, citizen)])[0]
-        message = Message.objects.get(channel=inbound.channel, external_id=inbound.external_id)
-        if message.ticket_id == ticket.pk and not _acknowledged(ticket):
+        [(ticket, message)] = complaints.open_conversations(
+            [_new_ticket(account, inbound, citizen)]
+        )
+        if not _acknowledged(ticket):
             _acknowledge(ticket, message)
         return message
     return complaints.post_message(

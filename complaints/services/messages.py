@@ -113,26 +113,30 @@ def open_conversations(requests: Sequence[NewTicket]) -> list[tuple[Ticket, Mess
     drafts = [_draft(request) for request in requests]
     for _attempt in range(NUMBER_ATTEMPTS):
         stored = messages_by_external_id((r.channel, r.external_id) for r in requests)
+        opening: dict[tuple[str, str], Ticket] = {}
+        tickets: list[Ticket] = []
+        firsts: list[Message | None] = []  # the stored message, or None: the new one
         new: list[tuple[NewTicket, Ticket]] = []
-        opened: list[tuple[Ticket, Message] | int] = []  # stored already, or a place in `new`
-        opening: dict[tuple[str, str], int] = {}  # a channel message id's place in `new`
         now = timezone.now()
         numbers: set[str] = set()
         for request, draft in zip(requests, drafts, strict=True):
             key = (request.channel, request.external_id)
             if request.external_id and key in stored:
-                opened.append((stored[key].ticket, stored[key]))
-            elif request.external_id and key in opening:
-                opened.append(opening[key])  # the same delivery twice in this group
+                tickets.append(stored[key].ticket)
+                firsts.append(stored[key])
+                continue
+            if request.external_id and key in opening:
+                ticket = opening[key]  # the same delivery twice in this group
             else:
                 ticket = Ticket(number=_fresh_number(now, numbers), **draft)
-                if request.external_id:
-                    opening[key] = len(new)
-                opened.append(len(new))
                 new.append((request, ticket))
+                if request.external_id:
+                    opening[key] = ticket
+            tickets.append(ticket)
+            firsts.append(None)
         try:
             with transaction.atomic():
-                firsts = _insert_opened(new)
+                inserted = _insert_opened(new)
         except IntegrityError:
             if messages_by_external_id((r.channel, r.external_id) for r, _t in new):
                 continue  # the same delivery, stored concurrently: answered from it now
@@ -142,7 +146,11 @@ def open_conversations(requests: Sequence[NewTicket]) -> list[tuple[Ticket, Mess
             raise
         for _request, ticket in new:
             broadcast(ticket, "ticket.created", watched=False)
-        return [(new[x][1], firsts[x]) if isinstance(x, int) else x for x in opened]
+        opener = {id(ticket): first for (_r, ticket), first in zip(new, inserted, strict=True)}
+        return [
+            (ticket, first or opener[id(ticket)])
+            for ticket, first in zip(tickets, firsts, strict=True)
+        ]
     raise RuntimeError(f"no free ticket numbers after {NUMBER_ATTEMPTS} attempts")
 
 
