@@ -69,6 +69,9 @@ class Delivery(models.Model):
         max_length=255, help_text=_("The provider's id for this event (see REFERENCE 0.3).")
     )
     event = models.JSONField(help_text=_("The event as delivered, with its envelope context."))
+    # An email as it arrived (RFC 5322 bytes), kept as evidence and parsed by the worker;
+    # other channels' events are all in `event`.
+    raw = models.BinaryField(null=True, blank=True, editable=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -110,3 +113,25 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.external_id}"
+
+
+class MailboxState(models.Model):
+    """How far IMAP polling of one folder of a mailbox has got (REFERENCE 5.1): the UIDs
+    up to `last_uid` are stored, as long as the folder's UIDVALIDITY stays the same."""
+
+    account = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="mailbox_states"
+    )
+    folder = models.CharField(max_length=200, default="INBOX")
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "folder"], name="mailbox_state_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.folder} @{self.last_uid}"

@@ -8,19 +8,24 @@ The message row exists (queued) before any call, so a retry never invents a mess
 from __future__ import annotations
 
 import os
+import secrets
+import smtplib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import formataddr
 from typing import Any
 
 import httpx
 from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
 from django.db.models import Max
 from django.utils import timezone
 
+from channels_ingest.mail import base_address
 from channels_ingest.models import ChannelAccount
-from complaints.choices import Channel, Direction
+from complaints.choices import AuthorKind, Channel, Direction
 from complaints.models import ChannelIdentity, Message
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -50,10 +55,14 @@ class Context:
 
     addresses: dict[tuple[int, str], str]
     last_whatsapp: dict[tuple[int, int], datetime]
+    # Email tickets' Message-IDs, oldest first, each with whether the citizen wrote it:
+    # what a reply answers (In-Reply-To) and lists (References).
+    email_threads: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, messages: Sequence[Message]) -> Context:
-        """Two queries, whatever the number of messages (their tickets loaded)."""
+        """Two queries (three with email), whatever the number of messages (their tickets
+        loaded)."""
         citizens = {m.ticket.citizen_id for m in messages}
         identities = ChannelIdentity.objects.filter(
             citizen_id__in=citizens, channel__in={m.channel for m in messages}
@@ -72,7 +81,19 @@ class Context:
             .annotate(last=Max("created_at"))
             .order_by()
         )
-        return cls(addresses, {(c, a): at for c, a, at in last})
+        threads: dict[int, list[tuple[str, bool]]] = {}
+        if emailed := {m.ticket_id for m in messages if m.channel == Channel.EMAIL}:
+            ids = (
+                Message.objects.filter(ticket__in=emailed, channel=Channel.EMAIL)
+                .exclude(external_id="")
+                .order_by("created_at", "pk")
+                .values_list("ticket_id", "external_id", "direction")
+            )
+            for ticket_id, external_id, direction in ids:
+                threads.setdefault(ticket_id, []).append(
+                    (external_id, direction == Direction.INBOUND)
+                )
+        return cls(addresses, {(c, a): at for c, a, at in last}, threads)
 
 
 def send(message: Message, context: Context | None = None) -> Sent:
@@ -82,7 +103,7 @@ def send(message: Message, context: Context | None = None) -> Sent:
     account = message.ticket.channel_account
     if account is None or not account.is_active:
         return Sent(False, error="no active channel account for this conversation")
-    if not account.access_token:
+    if not account.access_token and account.kind != Channel.EMAIL:
         return Sent(False, error=f"{account} has no access token")
     sender = {
         Channel.WHATSAPP: _whatsapp,
@@ -90,6 +111,7 @@ def send(message: Message, context: Context | None = None) -> Sent:
         Channel.INSTAGRAM: _meta,
         Channel.X: _x,
         Channel.TELEGRAM: _telegram,
+        Channel.EMAIL: _email,
     }.get(Channel(message.channel))
     if sender is None:
         return Sent(False, error=f"cannot send on {message.channel}")
@@ -206,6 +228,70 @@ def _telegram(account: ChannelAccount, message: Message, recipient: str, _: Cont
     code = int(data.get("error_code") or reply.status_code)
     retryable = code == 429 or code >= 500
     return Sent(False, retryable=retryable, error=f"Telegram {code}: {data.get('description', '')}")
+
+
+def _email(account: ChannelAccount, message: Message, recipient: str, context: Context) -> Sent:
+    """An email on the ticket's thread (REFERENCE 5.6): the ticket number as a token in
+    the subject and at the start of our Message-ID, In-Reply-To and References so the
+    citizen's client threads it and their reply threads back; automatic messages say so
+    (Auto-Submitted), so that well-behaved responders do not answer them."""
+    if not recipient:
+        return Sent(False, error="the citizen has no email address")
+    if base_address(recipient) in _our_addresses(account):
+        return Sent(False, error=f"{recipient} is one of our own mailboxes: not sent (a loop)")
+    ticket = message.ticket
+    domain = account.address.rpartition("@")[2] or "aduan.invalid"
+    message_id = f"{ticket.number}.{message.pk}.{secrets.token_hex(4)}@{domain}"
+    thread = context.email_threads.get(ticket.pk, [])
+    parent = message.in_reply_to
+    answered = parent.external_id if parent and parent.channel == Channel.EMAIL else ""
+    citizens = [i for i, inbound in thread if inbound]
+    answered = answered or (citizens or [i for i, _inbound in thread] or [""])[-1]
+    headers = {
+        "Message-ID": f"<{message_id}>",
+        "X-Auto-Response-Suppress": "All",
+        "X-Loop": account.address,
+    }
+    if answered:
+        references = [*[i for i, _inbound in thread if i != answered][-20:], answered]
+        headers["In-Reply-To"] = f"<{answered}>"
+        headers["References"] = " ".join(f"<{i}>" for i in references)
+    if message.author_kind == AuthorKind.SYSTEM:
+        headers["Auto-Submitted"] = "auto-replied"
+    email = EmailMessage(
+        subject=f"[{ticket.number}] {ticket.subject}"[:250],
+        body=message.body,
+        from_email=formataddr((account.name, account.address)),
+        to=[recipient],
+        headers=headers,
+        connection=_mail_connection(),
+    )
+    try:
+        email.send()
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+        return Sent(False, error=f"refused: {exc}")
+    except (smtplib.SMTPException, OSError) as exc:
+        _mail_connections.pop((os.getpid(), threading.get_ident()), None)
+        return Sent(False, retryable=True, error=f"{type(exc).__name__}: {exc}")
+    return Sent(True, external_id=message_id)
+
+
+def _our_addresses(account: ChannelAccount) -> set[str]:
+    aliases = (account.settings or {}).get("aliases") or []
+    return {base_address(a) for a in [account.address, *aliases] if a}
+
+
+_mail_connections: dict[tuple[int, int], Any] = {}
+
+
+def _mail_connection() -> Any:
+    """This sending thread's connection to the mail server, kept open between sends."""
+    key = (os.getpid(), threading.get_ident())
+    connection = _mail_connections.get(key)
+    if connection is None:
+        connection = _mail_connections[key] = get_connection()
+        connection.open()
+    return connection
 
 
 def _post(url: str, token: str, body: dict[str, Any]) -> httpx.Response:

@@ -11,26 +11,32 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeGuard
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels_ingest.media import MediaUnavailable, download
+from channels_ingest import mail
+from channels_ingest.media import CHANNEL_ALLOWED, MediaUnavailable, download
 from channels_ingest.models import ChannelAccount, Delivery
 from channels_ingest.parsers import Inbound, StatusUpdate, read_event, split
 from channels_ingest.signatures import is_signed
 from complaints import services as complaints
-from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
+from complaints.api.errors import UploadRejected
+from complaints.api.uploads import check_content
+from complaints.choices import AuthorKind, Channel, DeliveryStatus, Direction, Status
 from complaints.fetch import FetchFailed
 from complaints.models import ChannelIdentity, Message, Ticket
+from complaints.numbers import normalise_number
 from complaints.rows import save_fields
 from complaints.selectors import message_by_external_id, messages_by_external_id
 
@@ -238,6 +244,8 @@ def _open_together(claimed: list[Delivery]) -> list[Delivery]:
 
 def _read(delivery: Delivery) -> Inbound | StatusUpdate | None:
     """The stored event, or None if it cannot be read (the one-by-one path records why)."""
+    if delivery.account.kind == Channel.EMAIL:
+        return None  # mail goes one by one (receive_mail)
     try:
         return read_event(delivery.account.kind, delivery.event)
     except Exception:
@@ -359,14 +367,14 @@ def _process(delivery: Delivery) -> None:
     """Applies a locked pending delivery and records the outcome on it."""
     try:
         with transaction.atomic():
-            message, has_media = _apply(delivery)
+            message, has_media, note = _apply(delivery)
     except Exception as exc:
         _failed(delivery, exc)
         return
     delivery.state = Delivery.State.PROCESSED if message else Delivery.State.IGNORED
     delivery.message = message if isinstance(message, Message) else None
     delivery.processed_at = timezone.now()
-    delivery.last_error = ""
+    delivery.last_error = note[:2000]
     delivery.next_attempt_at = None
     delivery.media_pending = has_media and delivery.message is not None
     delivery.save(update_fields=PROCESSED_FIELDS)
@@ -453,15 +461,18 @@ def _failed(delivery: Delivery, exc: Exception) -> None:
     delivery.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
 
 
-def _apply(delivery: Delivery) -> tuple[Message | bool | None, bool]:
-    """What the event did (a message, whether a status moved, or None) and whether it
-    brought files to fetch."""
+def _apply(delivery: Delivery) -> tuple[Message | bool | None, bool, str]:
+    """What the event did (a message, whether a status moved, or None), whether it
+    brought files to fetch, and why it did nothing when it did nothing."""
+    if delivery.account.kind == Channel.EMAIL:
+        message, note = receive_mail(delivery)
+        return message, False, note
     record = read_event(delivery.account.kind, delivery.event)
     if record is None:
-        return None, False
+        return None, False, ""
     if isinstance(record, StatusUpdate):
-        return apply_status(record) > 0, False
-    return receive(delivery.account, record), bool(record.media) and not record.edit
+        return apply_status(record) > 0, False, ""
+    return receive(delivery.account, record), bool(record.media) and not record.edit, ""
 
 
 def receive(account: ChannelAccount, inbound: Inbound) -> Message:
@@ -572,3 +583,192 @@ def _body(inbound: Inbound) -> str:
     for media in inbound.media:
         parts.append(_("[Lampiran %(kind)s %(name)s]") % {"kind": media.kind, "name": media.name})
     return "\n".join(p for p in parts if p).strip() or _("(pesan tanpa teks)")
+
+
+# --- Email ------------------------------------------------------------------------------
+
+
+def receive_mail(delivery: Delivery) -> tuple[Message | None, str]:
+    """Applies a stored email (REFERENCE 5.5 to 5.7); returns its message, or None and why
+    nothing was stored.
+
+    Only a person's mail opens a ticket or is acknowledged. Automatic answers and bounces
+    are kept on the ticket they concern, as internal notes, and answered never; a bounce
+    also marks the message it returns as failed. Newsletters and loops are only kept in
+    the inbox. A sender past ADUAN_EMAIL_SENDER_LIMIT messages an hour opens no more
+    tickets until the hour has passed (a mail storm), though replies still thread.
+    """
+    envelope = delivery.event or {}
+    parsed = mail.parse(bytes(delivery.raw or b""), mail_from=envelope.get("mail_from"))
+    account = delivery.account
+    if existing := message_by_external_id(Channel.EMAIL, parsed.message_id):
+        return existing, ""
+    if parsed.kind in (mail.BULK, mail.LOOP):
+        return None, f"{parsed.kind}: {parsed.reason}"
+    rcpt_to = [*envelope.get("rcpt_to", []), *parsed.recipients]
+    if parsed.kind == mail.BOUNCE:
+        return _bounced(parsed, rcpt_to)
+    if not parsed.sender:
+        return None, "no sender address"
+    citizen = complaints.identify_citizen(
+        channel=Channel.EMAIL, address=parsed.sender, name=parsed.sender_name
+    )
+    ticket = _mail_thread(parsed, rcpt_to, citizen.pk)
+    if parsed.kind == mail.AUTO_REPLY:
+        if ticket is None:
+            return None, f"automatic reply to no ticket: {parsed.reason}"
+        return _mail_note(ticket, parsed, _("Balasan otomatis")), ""
+    files, refused = _mail_files(parsed)
+    body = "\n\n".join(p for p in [parsed.text, *refused] if p) or _("(email tanpa teks)")
+    if ticket is not None and ticket.status in THREAD_STATES:
+        message = complaints.post_message(
+            ticket=ticket,
+            body=body,
+            author_kind=AuthorKind.CITIZEN,
+            channel=Channel.EMAIL,
+            external_id=parsed.message_id,
+            attachments=files,
+        )
+        return message, ""
+    if _mail_storm(citizen.pk):
+        return None, _("more than %(n)d emails in an hour from %(sender)s") % {
+            "n": settings.ADUAN_EMAIL_SENDER_LIMIT,
+            "sender": parsed.sender,
+        }
+    [(ticket, message)] = complaints.open_conversations(
+        [
+            complaints.NewTicket(
+                citizen=citizen,
+                channel=Channel.EMAIL,
+                subject=mail.clean_subject(without_ticket_tokens(parsed.subject)),
+                body=body,
+                channel_account=account,
+                external_id=parsed.message_id,
+                attachments=files,
+            )
+        ]
+    )
+    if not _acknowledged(ticket):
+        _acknowledge(ticket, message)
+    return message, ""
+
+
+TICKET_TOKEN = re.compile(r"\[#?\s*([A-Za-z0-9]{2,10}-\d{4}-[A-Za-z0-9]{6})\s*\]")
+# Our own Message-IDs start with the ticket number (outbound._email).
+OWN_ID = re.compile(r"^([A-Za-z0-9]{2,10}-\d{4}-[A-Za-z0-9]{6})\.")
+
+
+def without_ticket_tokens(subject: str) -> str:
+    return " ".join(TICKET_TOKEN.sub(" ", subject).split())
+
+
+def _mail_thread(parsed: mail.Mail, rcpt_to: list[str], citizen_id: int) -> Ticket | None:
+    """The ticket an email continues (REFERENCE 5.5), first match wins:
+
+    1. a Message-ID it answers (In-Reply-To, then References newest first) that is one we
+       stored or sent, or one of ours by its form;
+    2. the ticket number in a plus address (pengaduan+ADU-2611-7K3QX9@…) or as a token
+       in the subject ([ADU-2611-7K3QX9]), only if the sender is that ticket's citizen:
+       a number alone must not let anyone write into someone else's case.
+
+    Never by subject text alone.
+    """
+    ids = parsed.thread_ids
+    if ids:
+        known = Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids)
+        tickets = dict(known.values_list("external_id", "ticket_id"))
+        for found in ids:
+            if found in tickets:
+                continued: Ticket | None = Ticket.objects.filter(pk=tickets[found]).first()
+                return continued
+        for found in ids:
+            if (own := OWN_ID.match(found)) and (answered := _ticket_numbered(own.group(1))):
+                return answered
+    tags = [tag for address in rcpt_to if (tag := mail.plus_tag(address))]
+    tokens = TICKET_TOKEN.findall(parsed.subject)
+    for number in [*tags, *tokens]:
+        named = _ticket_numbered(number)
+        if named is not None and named.citizen_id == citizen_id:
+            return named
+    return None
+
+
+def _ticket_numbered(text: str) -> Ticket | None:
+    number = normalise_number(text)
+    return Ticket.objects.filter(number=number).first() if number else None
+
+
+def _bounced(parsed: mail.Mail, rcpt_to: list[str]) -> tuple[Message | None, str]:
+    """A delivery status notification: the message it returns is marked failed (for a
+    permanent failure) and the report kept on that ticket."""
+    report = parsed.bounce
+    original = report.original_ids if report else ()
+    ours = (
+        Message.objects.select_related("ticket")
+        .filter(channel=Channel.EMAIL, direction=Direction.OUTBOUND, external_id__in=original)
+        .first()
+        if original
+        else None
+    )
+    ticket = ours.ticket if ours else None
+    for address in rcpt_to:
+        if ticket is None and (tag := mail.plus_tag(address)):
+            ticket = _ticket_numbered(tag)
+    if ticket is None:
+        return None, f"bounce for no message of ours: {parsed.reason}"
+    if ours is not None and report is not None and report.permanent:
+        Message.objects.filter(pk=ours.pk).update(
+            delivery_status=DeliveryStatus.FAILED,
+            delivery_error=f"{report.status} {report.diagnostic}".strip()[:2000],
+        )
+    return _mail_note(ticket, parsed, _("Email tidak terkirim")), ""
+
+
+def _mail_note(ticket: Ticket, parsed: mail.Mail, title: str) -> Message:
+    """An automatic mail kept on `ticket` as an internal note; nothing answers it and it
+    changes no state."""
+    lines = [f"{title} ({parsed.reason}) — {parsed.sender or '<>'}", parsed.subject]
+    if parsed.bounce is not None:
+        report = parsed.bounce
+        lines.append(f"{report.action} {report.status} {report.recipient}: {report.diagnostic}")
+    return complaints.post_message(
+        ticket=ticket,
+        body="\n".join([*lines, "", parsed.text]).strip(),
+        author_kind=AuthorKind.SYSTEM,
+        channel=Channel.EMAIL,
+        external_id=parsed.message_id,
+        is_internal=True,
+    )
+
+
+def _mail_files(parsed: mail.Mail) -> tuple[list[complaints.NewAttachment], list[str]]:
+    """The attachments kept (type read from the bytes, as for uploads), and a line for
+    each one left out, so the agent knows it was there (the raw mail keeps it)."""
+    kept: list[complaints.NewAttachment] = []
+    refused: list[str] = []
+    for item in parsed.files:
+        if len(kept) >= settings.ADUAN_EMAIL_MAX_FILES:
+            refused.append(
+                _("[Lampiran tidak disimpan: %(name)s — terlalu banyak lampiran]")
+                % {"name": item.name}
+            )
+            continue
+        try:
+            kept.append(check_content(item.name, item.content, CHANNEL_ALLOWED))
+        except UploadRejected as exc:
+            refused.append(
+                _("[Lampiran tidak disimpan: %(name)s — %(reason)s]")
+                % {"name": item.name or item.content_type, "reason": exc.detail}
+            )
+    return kept, refused
+
+
+def _mail_storm(citizen_id: int) -> bool:
+    since = timezone.now() - timedelta(hours=1)
+    recent = Message.objects.filter(
+        ticket__citizen_id=citizen_id,
+        channel=Channel.EMAIL,
+        direction=Direction.INBOUND,
+        created_at__gte=since,
+    )
+    return recent.count() >= int(settings.ADUAN_EMAIL_SENDER_LIMIT)

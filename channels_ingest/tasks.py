@@ -267,3 +267,11 @@ def sweep_channels() -> dict[str, int]:
     for pk in media:
         services.fetch_media(pk)
     return {"deliveries": processed, "resent": len(queued), "media": len(media)}
+
+
+@shared_task(acks_late=True)
+def poll_mailboxes() -> dict[str, int]:
+    """Stores what arrived in the IMAP mailboxes; the inbox drain processes it."""
+    from channels_ingest import mailin
+
+    return mailin.poll_mailboxes()

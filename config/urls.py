@@ -21,5 +21,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(settings.ADUAN_ADMIN_URL, admin.site.urls),
 ]
 
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    # Provider inbound mail, only with a basic auth secret: without one django-anymail
+    # would take any request (with a warning).
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
+
 handler404 = "config.health.not_found"
 handler500 = "config.health.server_error"

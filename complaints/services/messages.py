@@ -54,7 +54,14 @@ logger = logging.getLogger(__name__)
 NUMBER_ATTEMPTS = 8
 # Channels whose outbound messages a provider delivers (and reports on).
 DELIVERED_CHANNELS = frozenset(
-    {Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM, Channel.X, Channel.TELEGRAM}
+    {
+        Channel.WHATSAPP,
+        Channel.MESSENGER,
+        Channel.INSTAGRAM,
+        Channel.X,
+        Channel.TELEGRAM,
+        Channel.EMAIL,
+    }
 )
 
 
@@ -380,8 +387,8 @@ def _check_can_post(ticket: Ticket, *, author_kind: AuthorKind, by: Any, is_inte
             raise PermissionDenied(_("You cannot post as %(kind)s.") % {"kind": author_kind.label})
         if not tickets_visible_to(by).filter(pk=ticket.pk).exists():
             raise PermissionDenied(_("This ticket is not yours."))
-    if is_internal and author_kind in (AuthorKind.CITIZEN, AuthorKind.SYSTEM):
-        raise ValidationError({"is_internal": _("Only staff and partners write internal notes.")})
+    if is_internal and author_kind is AuthorKind.CITIZEN:
+        raise ValidationError({"is_internal": _("Citizens do not write internal notes.")})
 
 
 def _store_message(*, attachments: Sequence[NewAttachment], **fields: Any) -> Message:

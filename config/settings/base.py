@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "axes",
     "complaints",
     "channels_ingest",
+    "anymail",
     "escalation",
     "partners",
     "webchat",
@@ -236,6 +237,44 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "channels_ingest.tasks.sweep_channels",
         "schedule": env.float("ADUAN_CHANNEL_SWEEP_SECONDS", default=60.0),
     },
+    "poll-mailboxes": {
+        "task": "channels_ingest.tasks.poll_mailboxes",
+        "schedule": env.float("ADUAN_IMAP_POLL_SECONDS", default=60.0),
+    },
+}
+
+# --- Email ------------------------------------------------------------------------------
+# Mail out goes through Django's email backend: SMTP when EMAIL_HOST is set, otherwise
+# (embedded, no services) into files under var/mail, where nothing is lost.
+if env.str("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
+    )
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pengaduan@aduan.example")
+# Inbound mail: the largest message taken (SMTP answers 552 above it; IMAP sets it aside),
+# the attachments kept per message, and the messages a sender may send in an hour before
+# their mail opens no more tickets (a storm of auto-generated mail).
+ADUAN_EMAIL_MAX_BYTES = env.int("ADUAN_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+ADUAN_EMAIL_MAX_FILES = env.int("ADUAN_EMAIL_MAX_FILES", default=20)
+ADUAN_EMAIL_SENDER_LIMIT = env.int("ADUAN_EMAIL_SENDER_LIMIT", default=30)
+# The name the SMTP receiver greets with (default: the machine's name).
+ADUAN_SMTP_HOSTNAME = env.str("ADUAN_SMTP_HOSTNAME", default="")
+# Provider inbound webhooks (/anymail/<provider>/inbound/) are served only with a basic
+# auth secret ("user:password"); signing keys for the providers that sign as well.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "MAILERSEND_INBOUND_SECRET": env.str("ANYMAIL_MAILERSEND_INBOUND_SECRET", default=""),
 }
 
 # --- Channel providers (base URLs overridable for a proxy or a local test double) -------
