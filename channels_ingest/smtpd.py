@@ -52,8 +52,9 @@ class MailReceiver:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         accounts = [self.directory.account_for(r) for r in envelope.rcpt_tos]
+        sender = envelope.mail_from or ""
         about = Envelope(
-            via="smtp", mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos)
+            via="smtp", mail_from="" if sender == "<>" else sender, rcpt_to=tuple(envelope.rcpt_tos)
         )
         try:
             rows = mail_rows([a for a in accounts if a is not None], raw, about)

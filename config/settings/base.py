@@ -388,5 +388,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # aiosmtpd logs every SMTP command at INFO ("mail.log").
+    "loggers": {"axes": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
 }

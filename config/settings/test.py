@@ -17,3 +17,8 @@ if "pool" in DATABASES["default"].get("OPTIONS", {}):
 # Static files come from the app folders (no collectstatic before tests).
 STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True
+# Provider inbound mail webhooks with the samples' secrets (MANIFEST test_secrets).
+ANYMAIL = {
+    "WEBHOOK_SECRET": "pengaduan:Rahasia-Basic-Auth-2026",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "uji-mailgun-signing-key-0001",
+}
