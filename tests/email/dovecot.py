@@ -118,7 +118,7 @@ def dovecot() -> Iterator[ImapServer]:
             mail_group=group,
         )
     )
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [binary, "-F", "-c", str(root / "dovecot.conf")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -42,7 +42,7 @@ def smtp_port(transactional_db: None) -> Iterator[int]:
     }
     env.pop("REDIS_URL", None)
     command = [sys.executable, "manage.py", "runsmtpd", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         _wait_for(port, process)
         yield port
