@@ -15,6 +15,7 @@ Only `human` mail is ever answered or opens a ticket (REFERENCE §5.7).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
@@ -296,9 +297,7 @@ def decoded_text(part: Message) -> str:
     """A text part's content, whatever its charset label says (REFERENCE §5.4): labels
     real mail misuses for Windows-1252 are read as such, unknown ones as UTF-8 if they
     can be, and nothing is ever refused (undecodable bytes become U+FFFD)."""
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
+    payload = payload_bytes(part)
     label = (part.get_content_charset() or "").strip().lower()
     if label in WINDOWS_1252_LABELS:
         candidates = ["utf-8", "windows-1252"] if label in ("us-ascii", "ascii") else ["cp1252"]
@@ -312,6 +311,19 @@ def decoded_text(part: Message) -> str:
         except (LookupError, UnicodeDecodeError):
             continue
     return payload.decode("windows-1252", errors="replace")
+
+
+def payload_bytes(part: Message) -> bytes:
+    """A part's content with its transfer encoding undone. Broken base64 (bad padding,
+    stray characters, a cut end) is read as far as it goes rather than kept encoded."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return b""
+    broken = any(type(d).__name__.startswith("InvalidBase64") for d in part.defects)
+    if broken and str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
+        encoded = re.sub(rb"[^A-Za-z0-9+/]", b"", payload)
+        return base64.b64decode(encoded[: len(encoded) // 4 * 4])
+    return payload
 
 
 def strip_quotes(text: str) -> str:
@@ -373,10 +385,10 @@ class _TextReader(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.stopped and not self.hidden:
-            self.parts.append(" ".join(data.split()) if data.strip() else " " if data else "")
+            self.parts.append(re.sub(r"\s+", " ", data))
 
     def text(self) -> str:
-        lines = (line.strip() for line in "".join(self.parts).split("\n"))
+        lines = (re.sub(" {2,}", " ", line).strip() for line in "".join(self.parts).split("\n"))
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
@@ -415,7 +427,8 @@ def _ids(value: str) -> tuple[str, ...]:
 
 def _address(message: Message, name: str) -> tuple[str, str]:
     display, address = parseaddr(_header(message, name))
-    return display.strip(), address.strip().lower()
+    address = address.strip().lower()
+    return display.strip(), address if "@" in address.strip("@") else ""
 
 
 def _recipients(message: Message) -> tuple[str, ...]:
@@ -467,9 +480,7 @@ def _files(message: EmailMessage, bodies: set[int]) -> list[MailFile]:
             return
         if disposition not in ("attachment", "inline") and part.get_content_maintype() == "text":
             return
-        content = part.get_payload(decode=True)
-        if not isinstance(content, bytes):
-            return
+        content = payload_bytes(part)
         inline = disposition == "inline" or bool(part.get("Content-ID"))
         if inline and part.get_content_maintype() == "image" and len(content) < 5 * 1024:
             return

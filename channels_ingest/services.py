@@ -742,11 +742,21 @@ def _mail_note(ticket: Ticket, parsed: mail.Mail, title: str) -> Message:
 
 
 def _mail_files(parsed: mail.Mail) -> tuple[list[complaints.NewAttachment], list[str]]:
-    """The attachments kept (type read from the bytes, as for uploads), and a line for
-    each one left out, so the agent knows it was there (the raw mail keeps it)."""
+    """The attachments kept (type read from the bytes, as for uploads), and lines for
+    the body: each file left out, so the agent knows it was there (the raw mail keeps
+    it), and the text of forwarded messages."""
     kept: list[complaints.NewAttachment] = []
     refused: list[str] = []
     for item in parsed.files:
+        if item.content_type == "message/rfc822":  # a forward: its text, for the agent
+            inner = mail.parse(item.content)
+            refused.append(
+                _("[Pesan terusan dari %(sender)s: %(subject)s]")
+                % {"sender": inner.sender or "?", "subject": inner.subject}
+                + "\n"
+                + inner.full_text
+            )
+            continue
         if len(kept) >= settings.ADUAN_EMAIL_MAX_FILES:
             refused.append(
                 _("[Lampiran tidak disimpan: %(name)s — terlalu banyak lampiran]")
