@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from channels_ingest.models import ChannelAccount, Delivery
+from channels_ingest.models import ChannelAccount, Delivery, MailboxState
 from channels_ingest.services import process_delivery
 
 SECRET_FIELDS = ("webhook_secret", "verify_token", "access_token")
@@ -44,9 +44,28 @@ class ChannelAccountForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+class MailboxStateInline(admin.TabularInline):  # type: ignore[type-arg]
+    """Where IMAP polling of a mailbox has got to, and its last error."""
+
+    model = MailboxState
+    extra = 0
+    can_delete = False
+    readonly_fields = ["folder", "uidvalidity", "last_uid", "polled_at", "last_error"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Mailbox accounts: `address` is the mailbox; `settings` may hold `aliases` (other
+    addresses it receives for) and, to poll it over IMAP, `imap_host`, `imap_port`,
+    `imap_ssl` (default true), `imap_user`, `imap_folder`, `imap_processed_folder`,
+    `imap_failed_folder`; the IMAP password goes in `access_token`."""
+
     form = ChannelAccountForm
+    inlines = [MailboxStateInline]
     list_display = ["name", "kind", "slug", "address", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "slug", "address"]
@@ -60,8 +79,16 @@ class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["state", "account__kind"]
     search_fields = ["external_id"]
     list_select_related = ["account", "message"]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
+    exclude = ["raw"]
+    readonly_fields = [*(f.name for f in Delivery._meta.fields if f.name != "raw"), "mail_headers"]
     actions = ["process_now"]
+
+    @admin.display(description=_("Mail headers"))
+    def mail_headers(self, delivery: Delivery) -> str:
+        """An email's header block as received (shown as text; the body stays stored)."""
+        raw = bytes(delivery.raw or b"")
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        return head[:8192].decode("utf-8", errors="replace")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

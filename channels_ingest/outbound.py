@@ -70,12 +70,13 @@ class Context:
         addresses: dict[tuple[int, str], str] = {}
         for identity in identities:
             addresses.setdefault((identity.citizen_id, identity.channel), identity.address)
+        whatsapp = {m.ticket.channel_account_id for m in messages if m.channel == Channel.WHATSAPP}
         last = (
             Message.objects.filter(
                 channel=Channel.WHATSAPP,
                 direction=Direction.INBOUND,
                 ticket__citizen_id__in=citizens,
-                ticket__channel_account_id__in={m.ticket.channel_account_id for m in messages},
+                ticket__channel_account_id__in=whatsapp,
             )
             .values_list("ticket__citizen_id", "ticket__channel_account_id")
             .annotate(last=Max("created_at"))
@@ -93,7 +94,8 @@ class Context:
                 threads.setdefault(ticket_id, []).append(
                     (external_id, direction == Direction.INBOUND)
                 )
-        return cls(addresses, {(c, a): at for c, a, at in last}, threads)
+        last_at = {(c, a): at for c, a, at in last} if whatsapp else {}
+        return cls(addresses, last_at, threads)
 
 
 def send(message: Message, context: Context | None = None) -> Sent:

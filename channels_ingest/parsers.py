@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from complaints.choices import Channel, DeliveryStatus
+from complaints.services import NewAttachment
 
 Event = dict[str, Any]
 
@@ -50,6 +51,12 @@ class Inbound:
     media: tuple[Media, ...] = ()
     location: Location | None = None
     sent_at: datetime | None = None
+    subject: str = ""
+    # Files that came with the message itself (email), checked already.
+    attachments: tuple[NewAttachment, ...] = ()
+    # Whether the message continues its sender's open conversation on the account (chat
+    # and direct messages); an email does only by its headers (REFERENCE 5.5).
+    by_sender: bool = True
 
 
 @dataclass(frozen=True, slots=True)

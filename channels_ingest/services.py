@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +21,7 @@ from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -245,7 +246,7 @@ def _open_together(claimed: list[Delivery]) -> list[Delivery]:
 def _read(delivery: Delivery) -> Inbound | StatusUpdate | None:
     """The stored event, or None if it cannot be read (the one-by-one path records why)."""
     if delivery.account.kind == Channel.EMAIL:
-        return None  # mail goes one by one (receive_mail)
+        return _new_mail(delivery)
     try:
         return read_event(delivery.account.kind, delivery.event)
     except Exception:
@@ -263,6 +264,9 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
     citizens = complaints.identify_citizens(
         [complaints.Sender(r.channel, r.sender, r.sender_name) for _d, r in candidates]
     )
+    storming = _storming(
+        [(c.pk, r.channel) for (_d, r), c in zip(candidates, citizens, strict=True)]
+    )
     stored = messages_by_external_id((r.channel, r.external_id) for _d, r in candidates)
     threads = set(
         Ticket.objects.filter(
@@ -274,9 +278,11 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
         conversation = (citizen.pk, record.channel, delivery.account_id)
         if (record.channel, record.external_id) in stored:
             continue  # a redelivery of a processed message
-        if not record.is_public and conversation in threads:
+        if citizen.pk in storming:
+            continue  # the one-by-one path says why it opens nothing
+        if record.by_sender and not record.is_public and conversation in threads:
             continue  # continues a conversation (or this group opens it)
-        if not record.is_public:
+        if record.by_sender and not record.is_public:
             threads.add(conversation)
         chosen.append((delivery, record, citizen))
     opened = complaints.open_conversations(
@@ -312,7 +318,7 @@ def _new_ticket(account: ChannelAccount, inbound: Inbound, citizen: Any) -> comp
     return complaints.NewTicket(
         citizen=citizen,
         channel=inbound.channel,
-        subject="",
+        subject=inbound.subject,
         body=_body(inbound),
         channel_account=account,
         external_id=inbound.external_id,
@@ -320,6 +326,7 @@ def _new_ticket(account: ChannelAccount, inbound: Inbound, citizen: Any) -> comp
         latitude=location.latitude if location else None,
         longitude=location.longitude if location else None,
         is_public=inbound.is_public,
+        attachments=inbound.attachments,
     )
 
 
@@ -574,6 +581,8 @@ def apply_status(update: StatusUpdate) -> int:
 
 
 def _body(inbound: Inbound) -> str:
+    if inbound.channel == Channel.EMAIL:
+        return inbound.text  # as receive_mail writes it
     parts = [inbound.text.strip()]
     if inbound.location and not inbound.text:
         parts.append(
@@ -599,7 +608,7 @@ def receive_mail(delivery: Delivery) -> tuple[Message | None, str]:
     tickets until the hour has passed (a mail storm), though replies still thread.
     """
     envelope = delivery.event or {}
-    parsed = mail.parse(bytes(delivery.raw or b""), mail_from=envelope.get("mail_from"))
+    parsed = _parsed(delivery)
     account = delivery.account
     if existing := message_by_external_id(Channel.EMAIL, parsed.message_id):
         return existing, ""
@@ -618,8 +627,7 @@ def receive_mail(delivery: Delivery) -> tuple[Message | None, str]:
         if ticket is None:
             return None, f"automatic reply to no ticket: {parsed.reason}"
         return _mail_note(ticket, parsed, _("Balasan otomatis")), ""
-    files, refused = _mail_files(parsed)
-    body = "\n\n".join(p for p in [parsed.text, *refused] if p) or _("(email tanpa teks)")
+    body, files = _mail_content(parsed)
     if ticket is not None and ticket.status in THREAD_STATES:
         message = complaints.post_message(
             ticket=ticket,
@@ -640,7 +648,7 @@ def receive_mail(delivery: Delivery) -> tuple[Message | None, str]:
             complaints.NewTicket(
                 citizen=citizen,
                 channel=Channel.EMAIL,
-                subject=mail.clean_subject(without_ticket_tokens(parsed.subject)),
+                subject=_mail_subject(parsed),
                 body=body,
                 channel_account=account,
                 external_id=parsed.message_id,
@@ -651,6 +659,58 @@ def receive_mail(delivery: Delivery) -> tuple[Message | None, str]:
     if not _acknowledged(ticket):
         _acknowledge(ticket, message)
     return message, ""
+
+
+def _parsed(delivery: Delivery) -> mail.Mail:
+    """The delivery's mail, parsed once however often it is asked for."""
+    parsed: mail.Mail | None = getattr(delivery, "_parsed_mail", None)
+    if parsed is None:
+        envelope = delivery.event or {}
+        parsed = mail.parse(bytes(delivery.raw or b""), mail_from=envelope.get("mail_from"))
+        delivery._parsed_mail = parsed  # type: ignore[attr-defined]
+    return parsed
+
+
+def _new_mail(delivery: Delivery) -> Inbound | None:
+    """A person's mail that answers nothing and names no ticket, as an `Inbound` that
+    the inbox may open a ticket for together with others (`_open_together`); None for
+    anything else, which `receive_mail` takes one by one."""
+    try:
+        parsed = _parsed(delivery)
+    except Exception:
+        return None  # the one-by-one path records why
+    envelope = delivery.event or {}
+    rcpt_to = [*envelope.get("rcpt_to", []), *parsed.recipients]
+    if (
+        parsed.kind != mail.HUMAN
+        or not parsed.sender
+        or parsed.thread_ids
+        or any(mail.plus_tag(address) for address in rcpt_to)
+        or TICKET_TOKEN.search(parsed.subject)
+    ):
+        return None
+    body, files = _mail_content(parsed)
+    return Inbound(
+        channel=Channel.EMAIL,
+        external_id=parsed.message_id,
+        sender=parsed.sender,
+        sender_name=parsed.sender_name,
+        text=body,
+        subject=_mail_subject(parsed),
+        attachments=tuple(files),
+        by_sender=False,
+    )
+
+
+def _mail_subject(parsed: mail.Mail) -> str:
+    return mail.clean_subject(without_ticket_tokens(parsed.subject))
+
+
+def _mail_content(parsed: mail.Mail) -> tuple[str, list[complaints.NewAttachment]]:
+    """The stored body (new text, files left out, forwarded text) and the files kept."""
+    files, notes = _mail_files(parsed)
+    body = "\n\n".join(p for p in [parsed.text, *notes] if p) or _("(email tanpa teks)")
+    return body, files
 
 
 TICKET_TOKEN = re.compile(r"\[#?\s*([A-Za-z0-9]{2,10}-\d{4}-[A-Za-z0-9]{6})\s*\]")
@@ -774,11 +834,28 @@ def _mail_files(parsed: mail.Mail) -> tuple[list[complaints.NewAttachment], list
 
 
 def _mail_storm(citizen_id: int) -> bool:
-    since = timezone.now() - timedelta(hours=1)
-    recent = Message.objects.filter(
-        ticket__citizen_id=citizen_id,
-        channel=Channel.EMAIL,
-        direction=Direction.INBOUND,
-        created_at__gte=since,
+    return bool(_storming([(citizen_id, Channel.EMAIL)]))
+
+
+def _storming(senders: list[tuple[int, str]]) -> set[int]:
+    """The citizens among `senders` (citizen, channel) whose email, with what they send
+    in this group, reaches ADUAN_EMAIL_SENDER_LIMIT messages in the last hour."""
+    coming = Counter(citizen for citizen, channel in senders if channel == Channel.EMAIL)
+    if not coming:
+        return set()
+    limit = int(settings.ADUAN_EMAIL_SENDER_LIMIT)
+    recent = (
+        Message.objects.filter(
+            ticket__citizen_id__in=coming,
+            channel=Channel.EMAIL,
+            direction=Direction.INBOUND,
+            created_at__gte=timezone.now() - timedelta(hours=1),
+        )
+        .values_list("ticket__citizen_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    return recent.count() >= int(settings.ADUAN_EMAIL_SENDER_LIMIT)
+    sent = dict(recent)
+    if len(senders) == 1:  # one by one: is this message over the limit?
+        return {c for c in coming if sent.get(c, 0) >= limit}
+    return {c for c, n in coming.items() if sent.get(c, 0) + n > limit}

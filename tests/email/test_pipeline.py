@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from django.core import mail as outbox
 
+from channels_ingest import services
+from channels_ingest.mailin import Envelope, store_mail
 from channels_ingest.models import Delivery
 from complaints import services as complaints
 from complaints.choices import AuthorKind, Channel, DeliveryStatus, Direction, Status
@@ -215,6 +217,31 @@ def test_a_storm_from_one_sender_stops_opening_tickets(deliver: Deliver, setting
     assert Ticket.objects.count() == 3
     assert len(outbox.outbox) == 3
     assert Delivery.objects.filter(state=Delivery.State.IGNORED).count() == 3
+
+
+def test_a_storm_arriving_at_once_opens_no_more_than_the_limit(
+    mailbox: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.ADUAN_EMAIL_SENDER_LIMIT = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(6):
+            store_mail(mailbox, compose(subject=f"Keluhan {i}"), Envelope(via="smtp"))
+        services.process_due()
+    assert Ticket.objects.count() == 3
+    assert Delivery.objects.filter(state=Delivery.State.IGNORED).count() == 3
+
+
+def test_new_mail_from_many_senders_is_opened_together(
+    mailbox: Any, django_capture_on_commit_callbacks: Any, django_assert_max_num_queries: Any
+) -> None:
+    for i in range(30):
+        store_mail(mailbox, compose(sender=f"warga{i}@surel.example"), Envelope(via="smtp"))
+    # A constant number of queries for the group (the one-by-one path takes ~15 each).
+    with django_capture_on_commit_callbacks(execute=True):
+        with django_assert_max_num_queries(40):
+            services.process_due()
+    assert Ticket.objects.count() == 30
+    assert len(outbox.outbox) == 30
 
 
 def test_an_agents_reply_goes_out_on_the_thread(
