@@ -218,3 +218,17 @@ def test_mail_without_a_message_id_is_still_stored_once(deliver: Deliver) -> Non
     deliver(CORPUS["no-message-id"][0])
     assert Delivery.objects.count() == 1
     assert Delivery.objects.get().external_id.startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        (b"=?UTF-8?B?w5Fvw7FvIFDDqXJleg==?= <nono@surel.example>", "\u00d1o\u00f1o P\u00e9rez"),
+        (b'"=?ISO-8859-1?Q?Ren=E9?= Lubis" <rene@surel.example>', "Ren\u00e9 Lubis"),
+        ("\u00d1o\u00f1o P\u00e9rez <nono@surel.example>".encode(), "\u00d1o\u00f1o P\u00e9rez"),
+    ],
+)
+def test_sender_names_decode(deliver: Deliver, header: bytes, name: str) -> None:
+    message = b"From: " + header + b"\r\nTo: " + ADDRESS.encode() + b"\r\nSubject: x\r\n"
+    deliver(message + b"Message-ID: <nama@surel.example>\r\n\r\nIsi.\r\n")
+    assert Ticket.objects.get().citizen.name == name
