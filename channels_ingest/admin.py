@@ -50,7 +50,7 @@ class MailboxStateInline(admin.TabularInline):  # type: ignore[type-arg]
     model = MailboxState
     extra = 0
     can_delete = False
-    readonly_fields = ["folder", "uidvalidity", "last_uid", "polled_at", "last_error"]
+    readonly_fields = ("folder", "uidvalidity", "last_uid", "polled_at", "last_error")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

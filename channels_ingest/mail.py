@@ -16,15 +16,16 @@ Only `human` mail is ever answered or opens a ticket (REFERENCE §5.7).
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from email import policy
+from email.header import decode_header, make_header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
-from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
@@ -458,10 +459,8 @@ def _raw(message: Message, name: str) -> str:
 
 def _unfolded(value: object) -> str:
     text = str(value)
-    try:
+    with contextlib.suppress(UnicodeEncodeError):  # else it is text already
         text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        pass  # already text
     return " ".join(text.split())
 
 

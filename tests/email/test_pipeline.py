@@ -237,9 +237,8 @@ def test_new_mail_from_many_senders_is_opened_together(
     for i in range(30):
         store_mail(mailbox, compose(sender=f"warga{i}@surel.example"), Envelope(via="smtp"))
     # A constant number of queries for the group (the one-by-one path takes ~15 each).
-    with django_capture_on_commit_callbacks(execute=True):
-        with django_assert_max_num_queries(40):
-            services.process_due()
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(40):
+        services.process_due()
     assert Ticket.objects.count() == 30
     assert len(outbox.outbox) == 30
 
