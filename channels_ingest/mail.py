@@ -155,6 +155,7 @@ class Mail:
     files: tuple[MailFile, ...] = ()
     bounce: Bounce | None = None
     auto_submitted: bool = field(default=False)
+    loop_marks: tuple[str, ...] = ()  # X-Loop values, lower case: who has sent it on
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
@@ -216,6 +217,7 @@ def parse(raw: bytes, *, mail_from: str | None = None) -> Mail:
         files=tuple(_files(message, bodies)),
         bounce=_bounce(message) if kind == BOUNCE else None,
         auto_submitted=kind != HUMAN,
+        loop_marks=tuple(v.lower() for v in _raw_all(message, "X-Loop")),
     )
     ids = _ids(_raw(message, "Message-ID"))
     return replace(mail, message_id=ids[0] if ids else _fallback_key(message))
@@ -254,8 +256,6 @@ def classify(message: Message, sender: str, mail_from: str | None = None) -> tup
         return BOUNCE, f"From {sender} with a null sender"
     if len(_raw_all(message, "Received")) > MAX_RECEIVED:
         return LOOP, f"more than {MAX_RECEIVED} Received headers"
-    if "aduan" in _raw(message, "X-Loop").lower():
-        return LOOP, "X-Loop"
     if content_type == "multipart/report":
         return AUTO_REPLY, f"multipart/report; report-type={report or '?'}"
     auto = _raw(message, "Auto-Submitted").strip().lower()

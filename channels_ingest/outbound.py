@@ -273,7 +273,7 @@ def _email(account: ChannelAccount, message: Message, recipient: str, context: C
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
         return Sent(False, error=f"refused: {exc}")
     except (smtplib.SMTPException, OSError) as exc:
-        _mail_connections.pop((os.getpid(), threading.get_ident()), None)
+        _mail_connections.pop(_mail_key(), None)
         return Sent(False, retryable=True, error=f"{type(exc).__name__}: {exc}")
     return Sent(True, external_id=message_id)
 
@@ -283,12 +283,16 @@ def _our_addresses(account: ChannelAccount) -> set[str]:
     return {base_address(a) for a in [account.address, *aliases] if a}
 
 
-_mail_connections: dict[tuple[int, int], Any] = {}
+_mail_connections: dict[tuple[int, int, str], Any] = {}
+
+
+def _mail_key() -> tuple[int, int, str]:
+    return (os.getpid(), threading.get_ident(), settings.EMAIL_BACKEND)
 
 
 def _mail_connection() -> Any:
     """This sending thread's connection to the mail server, kept open between sends."""
-    key = (os.getpid(), threading.get_ident())
+    key = _mail_key()
     connection = _mail_connections.get(key)
     if connection is None:
         connection = _mail_connections[key] = get_connection()

@@ -614,6 +614,8 @@ def receive_mail(delivery: Delivery) -> tuple[Message | None, str]:
         return existing, ""
     if parsed.kind in (mail.BULK, mail.LOOP):
         return None, f"{parsed.kind}: {parsed.reason}"
+    if looped := _looped(parsed, account):
+        return None, f"{mail.LOOP}: {looped}"
     rcpt_to = [*envelope.get("rcpt_to", []), *parsed.recipients]
     if parsed.kind == mail.BOUNCE:
         return _bounced(parsed, rcpt_to)
@@ -683,6 +685,7 @@ def _new_mail(delivery: Delivery) -> Inbound | None:
     rcpt_to = [*envelope.get("rcpt_to", []), *parsed.recipients]
     if (
         parsed.kind != mail.HUMAN
+        or _looped(parsed, delivery.account)
         or not parsed.sender
         or parsed.thread_ids
         or any(mail.plus_tag(address) for address in rcpt_to)
@@ -700,6 +703,17 @@ def _new_mail(delivery: Delivery) -> Inbound | None:
         attachments=tuple(files),
         by_sender=False,
     )
+
+
+def _looped(parsed: mail.Mail, account: ChannelAccount) -> str:
+    """Why the mail is our own come back ("" if it is not): it carries our X-Loop mark,
+    or comes from one of our own addresses."""
+    ours = {mail.base_address(a) for a in [account.address, *account.settings.get("aliases", [])]}
+    if any(address in mark for mark in parsed.loop_marks for address in ours if address):
+        return "X-Loop names our mailbox"
+    if mail.base_address(parsed.sender) in ours:
+        return f"from our own address {parsed.sender}"
+    return ""
 
 
 def _mail_subject(parsed: mail.Mail) -> str:

@@ -265,3 +265,50 @@ def test_an_agents_reply_goes_out_on_the_thread(
     assert sent.extra_headers["References"] == f"<{ack_id}> <awal@surel.example>"
     assert sent.extra_headers["In-Reply-To"] == "<awal@surel.example>"
     assert sent.from_email == f"Layanan Pengaduan Kota Baru <{ADDRESS}>"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"headers": {"X-Loop": ADDRESS}},
+        {"sender": f"Layanan <{ADDRESS}>"},
+        {"sender": "keluhan+x@pengaduan.kotabaru.example"},  # an alias of the mailbox
+    ],
+)
+def test_our_own_mail_coming_back_is_a_loop(deliver: Deliver, fields: dict[str, Any]) -> None:
+    delivery = deliver(compose(**fields))
+    assert delivery.state == Delivery.State.IGNORED
+    assert delivery.last_error.startswith("loop")
+    assert not Ticket.objects.exists() and not outbox.outbox
+
+
+def test_another_systems_loop_mark_is_not_ours(deliver: Deliver) -> None:
+    deliver(compose(headers={"X-Loop": "helpdesk@pengaduan-lain.example"}))
+    assert Ticket.objects.count() == 1
+
+
+def test_a_mail_server_that_drops_the_connection_is_tried_again(
+    deliver: Deliver, settings: Any
+) -> None:
+    from tests.email.backends import FlakyBackend
+
+    settings.EMAIL_BACKEND = "tests.email.backends.FlakyBackend"
+    FlakyBackend.failures = 2
+    deliver(compose())
+    ack = Message.objects.get(direction=Direction.OUTBOUND)
+    assert ack.delivery_status == DeliveryStatus.SENT  # on the third try
+    assert len(outbox.outbox) == 1 and FlakyBackend.failures == 0
+
+
+def test_a_refused_recipient_fails_for_good_and_says_why(deliver: Deliver, settings: Any) -> None:
+    from tests.email.backends import FlakyBackend
+
+    settings.EMAIL_BACKEND = "tests.email.backends.FlakyBackend"
+    FlakyBackend.refused = True
+    try:
+        deliver(compose())
+    finally:
+        FlakyBackend.refused = False
+    ack = Message.objects.get(direction=Direction.OUTBOUND)
+    assert ack.delivery_status == DeliveryStatus.FAILED
+    assert "no such user" in ack.delivery_error
