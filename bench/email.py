@@ -19,30 +19,29 @@ mail server does. Every message that got its 250 must then be stored and process
 
 from __future__ import annotations
 
-# Run as a script, this file's folder comes first on sys.path, and this file's name would
-# stand for the standard library's `email` package: the folder goes before anything loads.
 import sys
 from pathlib import Path
 
+# Run as a script, this folder would come first on sys.path, and bench/email.py would
+# stand for the standard library's `email`: the project root takes the folder's place.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import signal  # noqa: E402
-import smtplib  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from email.message import EmailMessage  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import contextlib
+import os
+import random
+import signal
+import smtplib
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from email.message import EmailMessage
+from typing import Any
 
-from bench.common import bench_database_url, fresh_database, report  # noqa: E402
+from bench.common import bench_database_url, fresh_database, report
 
 BENCH_DB = "aduan_bench_email"
 MAILBOX = "pengaduan@aduan.example"

@@ -16,6 +16,14 @@ under test; without wrk, from httpx clients in this process.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder would come first on sys.path, and bench/email.py would
+# stand for the standard library's `email`: the project root takes the folder's place.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
+
 import argparse
 import asyncio
 import hashlib
@@ -25,18 +33,14 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.common import (  # noqa: E402
+from bench.common import (
     WhatsAppGraphDouble,
     bench_database_url,
     fresh_database,

@@ -6,26 +6,31 @@ never touches real data:  .venv/bin/python bench/tickets.py --tickets 2000 --thr
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder would come first on sys.path, and bench/email.py would
+# stand for the standard library's `email`: the project root takes the folder's place.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
+
 import argparse
 import os
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from django.db import connection
+from django.test.utils import setup_databases, teardown_databases
 
-from complaints.choices import Channel  # noqa: E402
-from complaints.services import identify_citizen, open_ticket  # noqa: E402
+from complaints.choices import Channel
+from complaints.services import identify_citizen, open_ticket
 
 
 def run(tickets: int, threads: int) -> dict[str, float]:

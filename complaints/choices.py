@@ -100,3 +100,4 @@ class EventKind(models.TextChoices):
     MERGED = "merged", _("Merged")
     ASSIGNED = "assigned", _("Assigned")
     DETAILS_CHANGED = "details_changed", _("Details changed")
+    ESCALATED = "escalated", _("Escalated")

@@ -121,6 +121,12 @@ class Ticket(TicketLifecycle):
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # The clocks' due times as citizens and agents see them (escalation.Clock is the
+    # truth the sweep works from): empty when no clock runs or, for resolution, while it
+    # is paused, and then `sla_paused_reason` says why.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -26,9 +28,28 @@ class BusinessCalendar(models.Model):
         default=default_weekly_hours,
         help_text=_('ISO weekday → list of ["HH:MM", "HH:MM"] opening intervals.'),
     )
+    country = models.CharField(
+        max_length=2,
+        default="ID",
+        blank=True,
+        help_text=_("Public holidays of this country (the holidays package); empty for none."),
+    )
+    collective_leave = models.BooleanField(
+        default=True,
+        help_text=_("Also closed on the government's collective leave days (cuti bersama)."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from escalation.businesstime import parse_weekly
+
+        try:
+            parse_weekly(self.weekly_hours or {})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValidationError({"weekly_hours": str(exc)}) from exc
 
 
 class Holiday(models.Model):
@@ -48,6 +69,30 @@ class Holiday(models.Model):
         return f"{self.date}: {self.name}"
 
 
+class Closure(models.Model):
+    """A dated closure (renovation, a strike, Eid for a pharmacy that closes longer): the
+    clocks on this calendar stop, and citizens may read why."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="closures"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=300, help_text=_("Shown to citizens."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="closure_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar}: {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+
+
 class SLAPolicy(models.Model):
     """Clock windows for a category and priority (no category: the default for all)."""
 
@@ -61,6 +106,12 @@ class SLAPolicy(models.Model):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT)
     warning_percent = models.PositiveSmallIntegerField(
         default=80, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    level2_after_minutes = models.PositiveIntegerField(
+        default=60, help_text=_("Business minutes after the breach until escalation level 2.")
+    )
+    level3_after_minutes = models.PositiveIntegerField(
+        default=240, help_text=_("Business minutes after the breach until escalation level 3.")
     )
 
     class Meta:
@@ -80,3 +131,90 @@ class SLAPolicy(models.Model):
     def __str__(self) -> str:
         scope = self.category or _("all categories")
         return f"{scope} / {self.get_priority_display()}"
+
+
+class ClockKind(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
+    PARTNER_UPDATE = "partner_update", _("Partner update")
+
+
+class Clock(models.Model):
+    """One SLA clock of a ticket: its window on a calendar, when it falls due, and where
+    the sweep has got to with it. `next_check_at` is the next moment the sweep must look
+    (the warning, the breach, the next escalation level); empty when there is nothing
+    left to do (stopped, paused, or at the last level), so the sweep reads only what is
+    due, through a small index."""
+
+    ticket = models.ForeignKey("complaints.Ticket", on_delete=models.CASCADE, related_name="clocks")
+    kind = models.CharField(max_length=16, choices=ClockKind.choices)
+    round = models.PositiveSmallIntegerField(
+        default=0, help_text=_("The ticket's reopen count when this clock started.")
+    )
+    policy = models.ForeignKey(SLAPolicy, on_delete=models.SET_NULL, null=True, related_name="+")
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="+")
+    window = models.DurationField(help_text=_("Business time allowed."))
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=200, blank=True)
+    remaining = models.DurationField(
+        null=True, blank=True, help_text=_("Business time left when it was paused.")
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    level = models.PositiveSmallIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "kind", "round"], name="clock_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_check_at"],
+                condition=Q(next_check_at__isnull=False),
+                name="clock_next_check",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
+
+
+class Escalation(models.Model):
+    """An escalation of a ticket to a level: by a clock's breach (once per clock and
+    level, a database constraint) or by an agent, with a reason."""
+
+    ticket = models.ForeignKey(
+        "complaints.Ticket", on_delete=models.CASCADE, related_name="escalations"
+    )
+    clock = models.ForeignKey(
+        Clock, on_delete=models.CASCADE, null=True, blank=True, related_name="escalations"
+    )
+    level = models.PositiveSmallIntegerField()
+    reason = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clock", "level"],
+                condition=Q(clock__isnull=False),
+                name="escalation_once_per_clock_level",
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="escalation_ticket_time")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} level {self.level}"

@@ -82,3 +82,12 @@ def close_db_connection() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return run
 
     return wrap
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sla_calendars() -> None:
+    """SLA policies and calendars are remembered per process; a test's own (rolled back
+    after it) must not be seen by the next."""
+    from escalation.services import forget_calendars
+
+    forget_calendars()

@@ -421,6 +421,7 @@ def _opened_row(ticket: Ticket, category: str) -> tuple[Any, ...]:
         *(ticket.pk, ticket.number, ticket.subject, category, ticket.priority, ticket.status),
         *(ticket.channel, ticket.created_at, ticket.updated_at),
         *(ticket.address, ticket.latitude, ticket.longitude, None, False),
+        *(ticket.first_response_due_at, ticket.resolution_due_at, ticket.sla_paused_reason),
     )
 
 
@@ -519,6 +520,7 @@ def _ticket_out(row: Sequence[Any], language: str) -> dict[str, Any]:
     """TicketOut's fields, in its order, from a row of `Queries.tickets`' columns."""
     (_pk, number, subject, category, priority, status, channel, created, updated) = row[:9]
     address, latitude, longitude, partner, rated = row[9:14]
+    first_due, resolution_due, paused = row[14:17]
     location = None
     if address or latitude is not None:
         location = _location.to_representation(
@@ -535,8 +537,9 @@ def _ticket_out(row: Sequence[Any], language: str) -> dict[str, Any]:
         "channel": channel,
         "created_at": _local_time(created),
         "updated_at": _local_time(updated),
-        "first_response_due_at": None,
-        "resolution_due_at": None,
+        "first_response_due_at": _local_time(first_due) if first_due else None,
+        "resolution_due_at": _local_time(resolution_due) if resolution_due else None,
+        "resolution_paused_reason": paused or None,
         "location": location,
         "partner": partner,
         "can_reopen": status == Status.RESOLVED,
@@ -622,7 +625,8 @@ class Queries:
         self.tickets = (
             "SELECT t.id, t.number, t.subject, c.code, t.priority, t.status, t.channel, "  # noqa: S608
             "t.created_at, t.updated_at, t.address, t.latitude, t.longitude, o.name, "
-            f"{rated} FROM {Ticket._meta.db_table} t "
+            f"{rated}, t.first_response_due_at, t.resolution_due_at, t.sla_paused_reason "
+            f"FROM {Ticket._meta.db_table} t "
             f"LEFT JOIN {Category._meta.db_table} c ON c.id = t.category_id "
             f"LEFT JOIN {Organisation._meta.db_table} o ON o.id = t.partner_id "
             "WHERE t.citizen_id = me.role_citizen"

@@ -85,8 +85,19 @@ class TicketOut(serializers.ModelSerializer[Ticket]):
     partner = serializers.SerializerMethodField(
         help_text="The partner organisation holding it now."
     )
-    first_response_due_at = serializers.SerializerMethodField()
-    resolution_due_at = serializers.SerializerMethodField()
+    first_response_due_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When a person must have answered (business time); null without a policy.",
+    )
+    resolution_due_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When it must be resolved; null while the clock is paused.",
+    )
+    resolution_paused_reason = serializers.SerializerMethodField(
+        help_text="Why the resolution clock is paused (waiting for you), or null."
+    )
     can_reopen = serializers.SerializerMethodField()
     can_rate = serializers.SerializerMethodField()
 
@@ -104,6 +115,7 @@ class TicketOut(serializers.ModelSerializer[Ticket]):
             "updated_at",
             "first_response_due_at",
             "resolution_due_at",
+            "resolution_paused_reason",
             "location",
             "partner",
             "can_reopen",
@@ -124,17 +136,9 @@ class TicketOut(serializers.ModelSerializer[Ticket]):
     def get_partner(self, ticket: Ticket) -> str | None:
         return ticket.partner.name if ticket.partner_id and ticket.partner else None
 
-    @extend_schema_field(
-        serializers.DateTimeField(allow_null=True, help_text="Set once the SLA clocks run.")
-    )
-    def get_first_response_due_at(self, ticket: Ticket) -> None:
-        return None
-
-    @extend_schema_field(
-        serializers.DateTimeField(allow_null=True, help_text="Set once the SLA clocks run.")
-    )
-    def get_resolution_due_at(self, ticket: Ticket) -> None:
-        return None
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_resolution_paused_reason(self, ticket: Ticket) -> str | None:
+        return ticket.sla_paused_reason or None
 
     def get_can_reopen(self, ticket: Ticket) -> bool:
         return bool(ticket.status == Status.RESOLVED)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
@@ -58,6 +59,9 @@ def transition_ticket(
     method(**kwargs)
     ticket.version += 1
     ticket.save()
+    from escalation import services as sla  # the escalation app depends on this one
+
+    sla.clocks_follow(ticket, from_status, ticket.status, timezone.now())
     record_event(
         ticket,
         custom["event"],
@@ -144,6 +148,10 @@ def change_ticket_details(
         raise ValidationError({"subject": _("The subject cannot be empty.")})
     ticket.version += 1
     ticket.save(update_fields=[*changes, "version", "updated_at"])
+    if "category" in changes or "priority" in changes:
+        from escalation import services as sla  # the escalation app depends on this one
+
+        sla.replan(ticket, timezone.now())
     record_event(ticket, EventKind.DETAILS_CHANGED, by=by, data=changes)
     broadcast(ticket, "ticket.updated")
     return ticket

@@ -143,7 +143,7 @@ def open_conversations(requests: Sequence[NewTicket]) -> list[tuple[Ticket, Mess
             firsts.append(None)
         try:
             with transaction.atomic():
-                inserted = _insert_opened(new)
+                inserted = _insert_opened(new, now)
         except IntegrityError:
             if messages_by_external_id((r.channel, r.external_id) for r, _t in new):
                 continue  # the same delivery, stored concurrently: answered from it now
@@ -192,10 +192,14 @@ def _fresh_number(now: datetime, drawn: set[str]) -> str:
     return number
 
 
-def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]]) -> list[Message]:
-    """The tickets, their creation events and first messages (returned): one INSERT per
-    table."""
+def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]], now: datetime) -> list[Message]:
+    """The tickets with their SLA clocks, creation events and first messages (returned):
+    one INSERT per table."""
+    from escalation import services as sla  # the escalation app depends on this one
+
+    clocks = [clock for _request, ticket in opened for clock in sla.plan_clocks(ticket, now)]
     Ticket.objects.bulk_create([ticket for _request, ticket in opened])
+    sla.start_clocks(clocks)
     TicketEvent.objects.bulk_create(
         [
             new_event(ticket, EventKind.CREATED, by=request.by, to_status=Status.NEW)
@@ -287,6 +291,9 @@ def post_message(
             first_response_at=message.created_at
         )
         ticket.first_response_at = message.created_at
+        from escalation import services as sla  # the escalation app depends on this one
+
+        sla.first_response_made(ticket, message.created_at)
     if message.delivery_status == DeliveryStatus.QUEUED and channel == Channel.WEBCHAT:
         from webchat.services import relay  # the chat app depends on this one
 

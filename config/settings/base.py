@@ -237,11 +237,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "channels_ingest.tasks.sweep_channels",
         "schedule": env.float("ADUAN_CHANNEL_SWEEP_SECONDS", default=60.0),
     },
+    "sla-sweep": {
+        "task": "escalation.tasks.sla_sweep",
+        "schedule": env.float("ADUAN_SLA_SWEEP_SECONDS", default=60.0),
+    },
     "poll-mailboxes": {
         "task": "channels_ingest.tasks.poll_mailboxes",
         "schedule": env.float("ADUAN_IMAP_POLL_SECONDS", default=60.0),
     },
 }
+
+# How long a process trusts what it read of SLA policies and business calendars (each
+# process forgets at once what its own admin edits change).
+ADUAN_SLA_CACHE_SECONDS = env.float("ADUAN_SLA_CACHE_SECONDS", default=30.0)
 
 # --- Email ------------------------------------------------------------------------------
 # Mail out goes through Django's email backend: SMTP when EMAIL_HOST is set, otherwise

@@ -22,6 +22,7 @@ from django.test import Client
 
 from complaints import services
 from complaints.models import Message, Ticket, TicketEvent
+from escalation.models import BusinessCalendar, SLAPolicy
 from tests.factories import CategoryFactory, OrganisationFactory
 from tests.servers import asgi_server, server_database_url
 
@@ -55,6 +56,14 @@ def world(transactional_db: None, agent: User) -> dict[str, Any]:
     sari = services.register_citizen(name="Sari", email="sari@example.com", password=PASSWORD)
     budi = services.register_citizen(name="Budi", email="budi@example.com", password=PASSWORD)
     category = CategoryFactory(code="jaringan", name="Jaringan")
+    office = BusinessCalendar.objects.create(slug="kantor", name="Kantor")
+    SLAPolicy.objects.create(  # so that due times, and a paused clock, are answered too
+        priority="normal",
+        first_response_minutes=120,
+        resolution_minutes=960,
+        partner_update_minutes=240,
+        calendar=office,
+    )
     tickets = [
         services.open_ticket(
             citizen=sari,
@@ -75,6 +84,12 @@ def world(transactional_db: None, agent: User) -> dict[str, Any]:
     for ticket in (resolved, closed, rated):
         services.transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Beres")
     services.transition_ticket(ticket=closed, transition="close", by=agent)
+    waiting = tickets[1]
+    for step in ("triage", "start"):
+        waiting = services.transition_ticket(ticket=waiting, transition=step, by=agent)
+    services.transition_ticket(
+        ticket=waiting, transition="wait_for_citizen", by=agent, reason="Mohon foto meteran."
+    )
     services.transition_ticket(
         ticket=dispatched, transition="dispatch", by=agent, partner=apotek, reason="Ke apotek"
     )

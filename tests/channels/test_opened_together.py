@@ -20,6 +20,7 @@ from channels_ingest.models import Delivery
 from channels_ingest.services import process_due
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
 from complaints.models import Citizen, Message, Ticket
+from escalation.services import policy_for
 from tests.channels.conftest import Deliver
 from tests.channels.stack import whatsapp_headers
 
@@ -101,6 +102,7 @@ def test_processing_a_group_costs_the_queries_of_a_smaller_one(
             assert process_due() == count
         return len(captured)
 
+    policy_for(None, "normal")  # SLA policies are read once per process, not per group
     small, large = queries_to_process(0, 3), queries_to_process(100, 18)
 
     assert Ticket.objects.count() == 21
