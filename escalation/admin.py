@@ -1,6 +1,16 @@
+from typing import Any
+
 from django.contrib import admin
 
-from escalation.models import BusinessCalendar, Closure, Escalation, Holiday, SLAPolicy
+from escalation.models import (
+    BusinessCalendar,
+    Closure,
+    DutyShift,
+    Escalation,
+    EscalationContact,
+    Holiday,
+    SLAPolicy,
+)
 
 
 class HolidayInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -38,6 +48,22 @@ class SLAPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ["category", "calendar"]
 
 
+class DutyShiftInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = DutyShift
+    extra = 0
+
+
+@admin.register(EscalationContact)
+class EscalationContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Who hears of escalations, per organisation (empty: the institution) and level; a
+    contact with shifts is reached only during them."""
+
+    list_display = ["name", "level", "organisation", "email", "phone", "is_active"]
+    list_filter = ["level", "is_active"]
+    list_select_related = ["organisation"]
+    inlines = [DutyShiftInline]
+
+
 @admin.register(Escalation)
 class EscalationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Escalations, read-only: by a clock's breach (once per clock and level) or by hand."""
@@ -47,6 +73,14 @@ class EscalationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ["ticket", "clock", "by"]
     search_fields = ["ticket__number"]
     readonly_fields = [f.name for f in Escalation._meta.fields]
+    actions = ["acknowledge"]
+
+    @admin.action(description="Acknowledge the selected escalations (no more reminders)")
+    def acknowledge(self, request: Any, queryset: Any) -> None:
+        from escalation.services import acknowledge
+
+        for escalation in queryset.filter(acknowledged_at__isnull=True):
+            acknowledge(escalation, by=request.user)
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -204,6 +204,9 @@ class Escalation(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Critical escalations are repeated to the on-duty contacts until acknowledged.
+    repeat_at = models.DateTimeField(null=True, blank=True)
+    reminders = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -214,7 +217,65 @@ class Escalation(models.Model):
                 name="escalation_once_per_clock_level",
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="escalation_ticket_time")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="escalation_ticket_time"),
+            models.Index(
+                fields=["repeat_at"],
+                condition=Q(repeat_at__isnull=False, acknowledged_at__isnull=True),
+                name="escalation_repeat_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} level {self.level}"
+
+
+class EscalationContact(models.Model):
+    """Who hears of an escalation to a level: for the institution itself (no
+    organisation) or for a partner organisation holding the ticket."""
+
+    organisation = models.ForeignKey(
+        "partners.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalation_contacts",
+        help_text=_("Empty: the institution's own contacts."),
+    )
+    level = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    name = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["level", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (level {self.level})"
+
+
+class DutyShift(models.Model):
+    """When a contact is on duty. A contact with no shifts at all is always reachable;
+    one with shifts, only during them."""
+
+    contact = models.ForeignKey(EscalationContact, on_delete=models.CASCADE, related_name="shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["contact", "ends_at"], name="shift_contact_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact}: {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"

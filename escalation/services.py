@@ -12,29 +12,42 @@ partial index: its cost follows what is due, not what is open.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
+import httpx
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from complaints.choices import EventKind, Status
+from complaints.choices import EventKind, Priority, Status
 from complaints.models import Ticket, TicketEvent
 from complaints.roles import STAFF_ROLES, role_of
 from complaints.rows import save_fields
 from escalation.businesstime import NeverOpen, Schedule, merged, parse_weekly
-from escalation.models import BusinessCalendar, Clock, ClockKind, Escalation, SLAPolicy
+from escalation.models import (
+    BusinessCalendar,
+    Clock,
+    ClockKind,
+    Escalation,
+    EscalationContact,
+    SLAPolicy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +314,8 @@ def first_response_made(ticket: Ticket, at: datetime) -> None:
 
 def replan(ticket: Ticket, at: datetime) -> None:
     """Priority or category changed: running clocks take the new policy's windows,
-    counted from when they started."""
+    counted from when they started; a ticket made critical escalates at once."""
+    critical_opened([ticket], at)
     policy = policy_for(ticket.category_id, ticket.priority)
     if policy is None:
         return
@@ -338,9 +352,15 @@ class SweepResult:
     clocks: int = 0
     warnings: int = 0
     escalations: int = 0
+    reminders: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"clocks": self.clocks, "warnings": self.warnings, "escalations": self.escalations}
+        return {
+            "clocks": self.clocks,
+            "warnings": self.warnings,
+            "escalations": self.escalations,
+            "reminders": self.reminders,
+        }
 
 
 def sweep(at: datetime | None = None, *, batch: int = 200, limit: int = 10_000) -> SweepResult:
@@ -353,6 +373,8 @@ def sweep(at: datetime | None = None, *, batch: int = 200, limit: int = 10_000) 
         if not claimed:
             break
         result.clocks += claimed
+    while result.reminders < limit and (reminded := _remind(at, batch)):
+        result.reminders += reminded
     return result
 
 
@@ -422,6 +444,7 @@ def _escalate_once(reached: list[tuple[Clock, int]]) -> int:
         )
         for e in new
     )
+    _send_notices([e.pk for e in new])
     for escalation in new:
         escalation.ticket.escalation_level = top[escalation.ticket_id]
         _notify(
@@ -533,5 +556,176 @@ def escalate(ticket: Ticket, *, by: Any, reason: str) -> Escalation:
         escalation = Escalation.objects.create(ticket=locked, level=level, reason=reason, by=by)
         _raise_level(locked, level, reason, by=by, data={"level": level, "manual": True})
         _notify(locked, "ticket.escalated", level=level)
+        _send_notices([escalation.pk])
     ticket.escalation_level = level
     return escalation
+
+
+# --- Critical priority, contacts and notices -----------------------------------------
+
+
+def critical_opened(tickets: Sequence[Ticket], at: datetime) -> None:
+    """Critical tickets escalate to level 1 at once, and their contacts are told again
+    every ADUAN_CRITICAL_REPEAT_MINUTES until someone acknowledges (the sweep repeats)."""
+    critical = [t for t in tickets if t.priority == Priority.CRITICAL and t.escalation_level < 1]
+    if not critical:
+        return
+    reason = _("Prioritas kritis: eskalasi segera ke petugas jaga.")
+    repeat = at + timedelta(minutes=settings.ADUAN_CRITICAL_REPEAT_MINUTES)
+    rows = Escalation.objects.bulk_create(
+        Escalation(ticket=t, level=1, reason=reason, repeat_at=repeat) for t in critical
+    )
+    _raise_levels({t.pk: 1 for t in critical})
+    from complaints.services.common import new_event
+
+    TicketEvent.objects.bulk_create(
+        new_event(t, EventKind.ESCALATED, by=None, note=reason, data={"level": 1, "critical": True})
+        for t in critical
+    )
+    for ticket in critical:
+        ticket.escalation_level = 1
+        _notify(ticket, "ticket.escalated", level=1, critical=True)
+    _send_notices([e.pk for e in rows])
+
+
+def acknowledge(escalation: Escalation, *, by: Any) -> Escalation:
+    """Someone on duty has it: no more reminders."""
+    if role_of(by) not in STAFF_ROLES:
+        raise PermissionDenied(_("Only staff acknowledge escalations."))
+    with transaction.atomic():
+        locked = (
+            Escalation.objects.select_for_update().select_related("ticket").get(pk=escalation.pk)
+        )
+        if locked.acknowledged_at is None:
+            locked.acknowledged_at, locked.acknowledged_by, locked.repeat_at = (
+                timezone.now(),
+                by,
+                None,
+            )
+            locked.save(update_fields=["acknowledged_at", "acknowledged_by", "repeat_at"])
+            from complaints.services.common import record_event
+
+            record_event(
+                locked.ticket,
+                EventKind.ESCALATED,
+                by=by,
+                note=_("Eskalasi level %(level)d diterima.") % {"level": locked.level},
+                data={"level": locked.level, "acknowledged": True},
+            )
+            _notify(locked.ticket, "ticket.escalation_acknowledged", level=locked.level)
+    return locked
+
+
+def _remind(at: datetime, size: int) -> int:
+    """Critical escalations nobody acknowledged, told again (one batch)."""
+    with transaction.atomic():
+        due = list(
+            Escalation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(repeat_at__lte=at, acknowledged_at__isnull=True)
+            .order_by("repeat_at")[:size]
+        )
+        for escalation in due:
+            escalation.reminders += 1
+            escalation.repeat_at = at + timedelta(minutes=settings.ADUAN_CRITICAL_REPEAT_MINUTES)
+        save_fields(due, ["reminders", "repeat_at"])
+        _send_notices([e.pk for e in due])
+        return len(due)
+
+
+def on_duty(organisation_id: int | None, level: int, at: datetime) -> list[EscalationContact]:
+    """The active contacts for an organisation (None: the institution) and level who are
+    on duty at `at`: on a shift then, or without any shift at all."""
+    contacts = EscalationContact.objects.filter(level=level, is_active=True)
+    if organisation_id is None:
+        contacts = contacts.filter(organisation__isnull=True)
+    else:
+        contacts = contacts.filter(organisation_id=organisation_id)
+    contacts = contacts.prefetch_related("shifts")
+    found = []
+    for contact in contacts:
+        shifts = list(contact.shifts.all())
+        if not shifts or any(s.starts_at <= at < s.ends_at for s in shifts):
+            found.append(contact)
+    return found
+
+
+def _send_notices(escalation_ids: list[int]) -> None:
+    if escalation_ids:
+        from escalation.tasks import send_escalation_notices
+
+        transaction.on_commit(partial(send_escalation_notices.delay, escalation_ids))
+
+
+def send_escalation_notices(escalation_ids: list[int]) -> int:
+    """Tells the on-duty contacts of each escalation by email, and the stakeholder
+    webhook if one is set (ADUAN_ESCALATION_WEBHOOK_URL, signed with HMAC-SHA256).
+    Raises what the mail server or the webhook raised, for the task to retry; returns
+    the emails sent."""
+    escalations = Escalation.objects.select_related("ticket", "clock").filter(pk__in=escalation_ids)
+    now = timezone.now()
+    mails = []
+    for escalation in escalations:
+        ticket = escalation.ticket
+        holder = ticket.partner_id if ticket.status == Status.WITH_PARTNER else None
+        contacts = on_duty(holder, escalation.level, now) or (
+            on_duty(None, escalation.level, now) if holder else []
+        )
+        subject = _("[%(number)s] Eskalasi level %(level)d") % {
+            "number": ticket.number,
+            "level": escalation.level,
+        }
+        body = "\n".join(
+            [
+                escalation.reason,
+                _("Tiket: %(number)s — %(subject)s")
+                % {"number": ticket.number, "subject": ticket.subject},
+                _("Prioritas: %(priority)s; status: %(status)s")
+                % {"priority": ticket.priority, "status": ticket.status},
+                _("Pengingat ke-%(n)d.") % {"n": escalation.reminders}
+                if escalation.reminders
+                else "",
+            ]
+        ).strip()
+        mails += [
+            EmailMessage(subject=subject, body=body, to=[c.email]) for c in contacts if c.email
+        ]
+        if settings.ADUAN_ESCALATION_WEBHOOK_URL:
+            if not settings.ADUAN_ESCALATION_WEBHOOK_SECRET:
+                logger.error("ADUAN_ESCALATION_WEBHOOK_URL is set without its secret: not sent")
+            else:
+                _post_webhook(escalation)
+    if mails:
+        get_connection().send_messages(mails)
+    return len(mails)
+
+
+def _post_webhook(escalation: Escalation) -> None:
+    """The escalation POSTed to the stakeholder URL: signed over the timestamp and body
+    (X-Aduan-Signature: sha256=<hex>), with a delivery id that stays the same on every
+    retry of the same notice, so the receiver can drop duplicates."""
+    ticket = escalation.ticket
+    body = json.dumps(
+        {
+            "event": "ticket.escalated",
+            "ticket": ticket.number,
+            "level": escalation.level,
+            "reason": escalation.reason,
+            "clock": escalation.clock.kind if escalation.clock else None,
+            "reminder": escalation.reminders,
+            "at": escalation.created_at.isoformat(),
+        },
+        separators=(",", ":"),
+    ).encode()
+    stamp = str(int(time.time()))
+    secret = settings.ADUAN_ESCALATION_WEBHOOK_SECRET.encode()
+    signature = hmac.new(secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Aduan-Timestamp": stamp,
+        "X-Aduan-Signature": f"sha256={signature}",
+        "X-Aduan-Delivery": f"escalation-{escalation.pk}-{escalation.reminders}",
+    }
+    reply = httpx.post(
+        settings.ADUAN_ESCALATION_WEBHOOK_URL, content=body, headers=headers, timeout=10
+    )
+    reply.raise_for_status()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import smtplib
+
+import httpx
 from celery import shared_task
 
 from escalation import services
@@ -10,3 +13,14 @@ from escalation import services
 @shared_task(acks_late=True)
 def sla_sweep() -> dict[str, int]:
     return services.sweep().as_dict()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError, smtplib.SMTPException, httpx.HTTPError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_escalation_notices(escalation_ids: list[int]) -> int:
+    """Emails (and the stakeholder webhook) for escalations; retried with backoff."""
+    return services.send_escalation_notices(escalation_ids)

@@ -200,6 +200,7 @@ def _insert_opened(opened: Sequence[tuple[NewTicket, Ticket]], now: datetime) ->
     clocks = [clock for _request, ticket in opened for clock in sla.plan_clocks(ticket, now)]
     Ticket.objects.bulk_create([ticket for _request, ticket in opened])
     sla.start_clocks(clocks)
+    sla.critical_opened([ticket for _request, ticket in opened], now)
     TicketEvent.objects.bulk_create(
         [
             new_event(ticket, EventKind.CREATED, by=request.by, to_status=Status.NEW)

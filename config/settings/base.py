@@ -250,6 +250,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 # How long a process trusts what it read of SLA policies and business calendars (each
 # process forgets at once what its own admin edits change).
 ADUAN_SLA_CACHE_SECONDS = env.float("ADUAN_SLA_CACHE_SECONDS", default=30.0)
+# Critical tickets: the on-duty contacts are told again this often until one acknowledges.
+ADUAN_CRITICAL_REPEAT_MINUTES = env.int("ADUAN_CRITICAL_REPEAT_MINUTES", default=5)
+# Escalations are also POSTed here (JSON, signed with HMAC-SHA256 over "timestamp.body").
+ADUAN_ESCALATION_WEBHOOK_URL = env.str("ADUAN_ESCALATION_WEBHOOK_URL", default="")
+ADUAN_ESCALATION_WEBHOOK_SECRET = env.str("ADUAN_ESCALATION_WEBHOOK_SECRET", default="")
 
 # --- Email ------------------------------------------------------------------------------
 # Mail out goes through Django's email backend: SMTP when EMAIL_HOST is set, otherwise
