@@ -148,11 +148,11 @@ def change_ticket_details(
         raise ValidationError({"subject": _("The subject cannot be empty.")})
     ticket.version += 1
     ticket.save(update_fields=[*changes, "version", "updated_at"])
+    record_event(ticket, EventKind.DETAILS_CHANGED, by=by, data=changes)
     if "category" in changes or "priority" in changes:
         from escalation import services as sla  # the escalation app depends on this one
 
         sla.replan(ticket, timezone.now())
-    record_event(ticket, EventKind.DETAILS_CHANGED, by=by, data=changes)
     broadcast(ticket, "ticket.updated")
     return ticket
 

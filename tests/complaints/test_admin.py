@@ -202,7 +202,12 @@ def test_assign_to_me_and_editing_details_record_events(agent_client: Client, ag
         "Obat isoman",
         3,
     )
-    assert list(stored.events.values_list("kind", flat=True)) == ["assigned", "details_changed"]
+    # Made critical: escalated at once as well (the critical lane).
+    assert list(stored.events.values_list("kind", flat=True)) == [
+        "assigned",
+        "details_changed",
+        "escalated",
+    ]
 
 
 def test_a_stale_edit_form_does_not_overwrite(agent_client: Client) -> None:

@@ -319,8 +319,9 @@ def test_changing_details_records_what_changed(agent: Any) -> None:
 
     services.change_ticket_details(ticket=ticket, by=agent, priority="critical", category=category)
 
-    event = TicketEvent.objects.get(ticket=ticket)
-    assert event.kind == "details_changed"
+    event = TicketEvent.objects.get(ticket=ticket, kind="details_changed")
+    # Made critical: escalated at once as well (the critical lane).
+    assert TicketEvent.objects.get(ticket=ticket, kind="escalated").data["critical"] is True
     assert event.data == {"category": ["None", str(category)], "priority": ["normal", "critical"]}
     with pytest.raises(ValidationError):
         services.change_ticket_details(ticket=ticket, by=agent, priority="whenever")
