@@ -480,8 +480,8 @@ def _inserted(rows: list[Escalation]) -> list[Escalation]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Escalation._meta.db_table} "  # noqa: S608
-            "(ticket_id, clock_id, level, reason, created_at) "
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[], %s::text[], "
+            "(ticket_id, clock_id, level, reason, created_at, reminders) "
+            "SELECT *, 0 FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[], %s::text[], "
             "%s::timestamptz[]) "
             "ON CONFLICT (clock_id, level) WHERE clock_id IS NOT NULL DO NOTHING "
             "RETURNING id, clock_id, level",

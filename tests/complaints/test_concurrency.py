@@ -174,7 +174,10 @@ def test_agents_racing_in_the_admin_give_one_winner_and_clear_errors(
         assert all(code == 302 for code in codes), codes
         stored = Ticket.objects.get(pk=ticket.pk)
         assert stored.version == 2
-        assert TicketEvent.objects.filter(ticket=ticket).count() == 1
+        # One winner; a ticket made critical by the winning change also escalates.
+        events = TicketEvent.objects.filter(ticket=ticket)
+        assert events.exclude(kind="escalated").count() == 1
+        assert events.filter(kind="escalated").count() == (stored.priority == "critical")
 
 
 def _change_form(ticket: Ticket, **changes: Any) -> dict[str, Any]:
