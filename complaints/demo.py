@@ -14,7 +14,7 @@ from complaints import services
 from complaints.choices import Channel, Priority
 from complaints.models import Category
 from complaints.roles import AGENTS_GROUP, SUPERVISORS_GROUP, ensure_role_groups
-from escalation.models import BusinessCalendar, Holiday, SLAPolicy
+from escalation.models import BusinessCalendar, EscalationContact, Holiday, SLAPolicy
 from partners.models import MemberRole, Membership, Organisation, OrganisationKind
 
 CATEGORIES = [
@@ -67,6 +67,7 @@ def load_demo(today: date) -> list[str]:
     _calendars(today)
     _channel_accounts()
     created = [u.username for u in DEMO_USERS if _user(u)]
+    _escalation_contacts()
     _tickets()
     return created
 
@@ -91,6 +92,19 @@ def _calendars(today: date) -> None:
                 "partner_update_minutes": partner,
                 "calendar": calendars[calendar],
             },
+        )
+
+
+def _escalation_contacts() -> None:
+    """The institution's contacts: the supervisor at level 1, the admin at levels 2 and 3
+    (no shifts: always reachable)."""
+    for level, username in ((1, "supervisor"), (2, "admin"), (3, "admin")):
+        user = User.objects.filter(username=username).first()
+        EscalationContact.objects.get_or_create(
+            organisation=None,
+            level=level,
+            name=f"{username} (demo)",
+            defaults={"user": user, "email": f"{username}@aduan.example"},
         )
 
 

@@ -387,8 +387,18 @@ def _sweep_batch(at: datetime, size: int, result: SweepResult) -> int:
             .order_by("next_check_at")[:size]
         )
         reached: list[tuple[Clock, int]] = []
+        warned_before = {c.pk for c in due if c.warned_at is not None}
         for clock in due:
             reached += _advance(clock, at, result)
+        warned = [
+            c.pk
+            for c in due
+            if c.pk not in warned_before and c.breached_at is None and c.ticket.assignee_id
+        ]
+        if warned:
+            from escalation.tasks import send_warning_notices
+
+            transaction.on_commit(partial(send_warning_notices.delay, warned))
         result.escalations += _escalate_once(reached)
         save_fields(due, SWEEP_FIELDS)
         return len(due)
@@ -729,3 +739,27 @@ def _post_webhook(escalation: Escalation) -> None:
         settings.ADUAN_ESCALATION_WEBHOOK_URL, content=body, headers=headers, timeout=10
     )
     reply.raise_for_status()
+
+
+def send_warning_notices(clock_ids: list[int]) -> int:
+    """Tells each warned clock's assignee by email that its time is running out (the
+    agents' screens have the live push already); returns the emails sent."""
+    clocks = Clock.objects.select_related("ticket__assignee").filter(pk__in=clock_ids)
+    mails = []
+    for clock in clocks:
+        assignee = clock.ticket.assignee
+        if assignee is None or not assignee.email or clock.due_at is None:
+            continue
+        due = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
+        mails.append(
+            EmailMessage(
+                subject=_("[%(number)s] Peringatan SLA: %(clock)s")
+                % {"number": clock.ticket.number, "clock": ClockKind(clock.kind).label},
+                body=_("%(clock)s tiket %(number)s jatuh tempo %(due)s.")
+                % {"clock": ClockKind(clock.kind).label, "number": clock.ticket.number, "due": due},
+                to=[assignee.email],
+            )
+        )
+    if mails:
+        get_connection().send_messages(mails)
+    return len(mails)

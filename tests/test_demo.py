@@ -98,3 +98,16 @@ def test_loading_again_keeps_a_changed_password() -> None:
     agent.save()
     call_command("loaddemo")
     assert User.objects.get(username="agent").check_password("a much better password")
+
+
+def test_the_demo_has_someone_to_escalate_to_at_every_level() -> None:
+    from escalation.models import EscalationContact
+
+    call_command("loaddemo")
+    call_command("loaddemo")
+    contacts = EscalationContact.objects.filter(organisation=None)
+    assert sorted(contacts.values_list("level", "user__username")) == [
+        (1, "supervisor"),
+        (2, "admin"),
+        (3, "admin"),
+    ]

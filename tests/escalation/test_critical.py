@@ -149,3 +149,29 @@ def test_an_agent_acknowledges_in_the_admin(
     assert page.status_code == 302
     escalation.refresh_from_db()
     assert escalation.acknowledged_at is not None and escalation.repeat_at is None
+
+
+def test_the_assignee_is_warned_before_the_breach(
+    agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    always = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
+    SLAPolicy.objects.create(
+        priority="normal",
+        first_response_minutes=60,
+        resolution_minutes=6000,
+        partner_update_minutes=60,
+        calendar=always,
+    )
+    agent.email = "petugas@aduan.example"
+    agent.save()
+    ticket = open_one(django_capture_on_commit_callbacks)
+    complaints.assign_ticket(ticket=ticket, assignee=agent, by=agent)
+    start = ticket.clocks.get(kind="first_response").started_at
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla.sweep(start + timedelta(minutes=50)).warnings == 1
+    [warning] = outbox.outbox
+    assert warning.to == ["petugas@aduan.example"]
+    assert warning.subject == f"[{ticket.number}] Peringatan SLA: First response"
+    with django_capture_on_commit_callbacks(execute=True):
+        sla.sweep(start + timedelta(minutes=55))
+    assert len(outbox.outbox) == 1  # warned once
