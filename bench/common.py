@@ -154,3 +154,24 @@ def start_graph_double(latency: float = 0.0) -> ThreadingHTTPServer:
     server = Provider(("127.0.0.1", 0), WhatsAppGraphDouble)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def settle(began: float, wait: float) -> tuple[int, int, int, float]:
+    """Waits (at most `wait` s) until every stored delivery is processed and every
+    acknowledgement sent; returns deliveries processed, still pending, acknowledgements
+    still queued, and the seconds from the first request until the last of them was done
+    (to within the 0.2 s polling)."""
+    from channels_ingest.models import Delivery
+    from complaints.choices import DeliveryStatus, Direction
+    from complaints.models import Message
+
+    deadline = time.perf_counter() + wait
+    pending = Delivery.objects.filter(state=Delivery.State.PENDING)
+    queued = Message.objects.filter(
+        direction=Direction.OUTBOUND, delivery_status=DeliveryStatus.QUEUED
+    )
+    while (pending.exists() or queued.exists()) and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - began
+    done = Delivery.objects.exclude(state=Delivery.State.PENDING).count()
+    return done, pending.count(), queued.count(), elapsed

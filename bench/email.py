@@ -41,7 +41,7 @@ import time
 from email.message import EmailMessage
 from typing import Any
 
-from bench.common import bench_database_url, fresh_database, report
+from bench.common import bench_database_url, fresh_database, report, settle
 
 BENCH_DB = "aduan_bench_email"
 MAILBOX = "pengaduan@aduan.example"
@@ -167,24 +167,6 @@ def wait_for_smtp(port: int) -> None:
         except OSError:
             time.sleep(0.2)
     sys.exit("runsmtpd did not start")
-
-
-def settle(began: float, wait: float) -> tuple[int, int, int, float]:
-    """Waits until every stored message is processed and every acknowledgement sent;
-    returns processed, pending, acknowledgements still queued, seconds since `began`."""
-    from channels_ingest.models import Delivery
-    from complaints.choices import DeliveryStatus, Direction
-    from complaints.models import Message
-
-    deadline = time.perf_counter() + wait
-    pending = Delivery.objects.filter(state=Delivery.State.PENDING)
-    queued = Message.objects.filter(
-        direction=Direction.OUTBOUND, delivery_status=DeliveryStatus.QUEUED
-    )
-    while (pending.exists() or queued.exists()) and time.perf_counter() < deadline:
-        time.sleep(0.2)
-    done = Delivery.objects.exclude(state=Delivery.State.PENDING).count()
-    return done, pending.count(), queued.count(), time.perf_counter() - began
 
 
 def main() -> None:

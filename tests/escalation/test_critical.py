@@ -41,6 +41,20 @@ def contacts(db: None) -> dict[str, EscalationContact]:
     return {"on": on, "off": off, "head": head}
 
 
+@pytest.fixture
+def policy(db: None) -> SLAPolicy:
+    """An hour to answer, around the clock; level 2 half an hour after a breach."""
+    always = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
+    return SLAPolicy.objects.create(
+        priority="normal",
+        first_response_minutes=60,
+        resolution_minutes=6000,
+        partner_update_minutes=60,
+        calendar=always,
+        level2_after_minutes=30,
+    )
+
+
 def open_one(capture: Any, priority: str = "normal") -> Ticket:
     with capture(execute=True):
         return complaints.open_ticket(
@@ -89,17 +103,8 @@ def test_a_ticket_made_critical_escalates_at_once(
 
 
 def test_a_breach_tells_the_contacts_of_its_level(
-    contacts: Any, django_capture_on_commit_callbacks: Any
+    contacts: Any, policy: SLAPolicy, django_capture_on_commit_callbacks: Any
 ) -> None:
-    always = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
-    SLAPolicy.objects.create(
-        priority="normal",
-        first_response_minutes=60,
-        resolution_minutes=6000,
-        partner_update_minutes=60,
-        calendar=always,
-        level2_after_minutes=30,
-    )
     ticket = open_one(django_capture_on_commit_callbacks)
     start = ticket.clocks.get(kind="first_response").started_at
     with django_capture_on_commit_callbacks(execute=True):
@@ -152,16 +157,8 @@ def test_an_agent_acknowledges_in_the_admin(
 
 
 def test_the_assignee_is_warned_before_the_breach(
-    agent: Any, django_capture_on_commit_callbacks: Any
+    agent: Any, policy: SLAPolicy, django_capture_on_commit_callbacks: Any
 ) -> None:
-    always = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
-    SLAPolicy.objects.create(
-        priority="normal",
-        first_response_minutes=60,
-        resolution_minutes=6000,
-        partner_update_minutes=60,
-        calendar=always,
-    )
     agent.email = "petugas@aduan.example"
     agent.save()
     ticket = open_one(django_capture_on_commit_callbacks)
