@@ -145,6 +145,17 @@ class Ticket(TicketLifecycle):
             ),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["status", "resolved_at"], name="ticket_status_resolved"),
+            # The agents' queue by SLA urgency: tickets whose clocks run, soonest due first.
+            models.Index(
+                fields=["first_response_due_at"],
+                condition=Q(first_response_due_at__isnull=False, first_response_at__isnull=True),
+                name="ticket_first_response_due",
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                condition=Q(resolution_due_at__isnull=False),
+                name="ticket_resolution_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
