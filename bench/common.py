@@ -41,6 +41,23 @@ def fresh_database(url: str, keep: bool = False) -> bool:
     return kept
 
 
+def django_on(url: str) -> None:
+    """A fresh, migrated database at `url`, and Django set up on it in this process,
+    logging only warnings (a log line per request would take the cores the system under
+    test needs)."""
+    fresh_database(url)
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+
+
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
     """The project's server (`config.serve`) with `env`, once /healthz answers."""
     command = [

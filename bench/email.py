@@ -41,7 +41,7 @@ import time
 from email.message import EmailMessage
 from typing import Any
 
-from bench.common import bench_database_url, fresh_database, report, settle
+from bench.common import bench_database_url, django_on, report, settle
 
 BENCH_DB = "aduan_bench_email"
 MAILBOX = "pengaduan@aduan.example"
@@ -80,17 +80,7 @@ def messages(count: int, seed: int = 7) -> list[tuple[str, str, bytes]]:
 
 
 def prepare(url: str) -> None:
-    fresh_database(url)
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
+    django_on(url)
     from channels_ingest.models import ChannelAccount
 
     ChannelAccount.objects.create(kind="email", slug="bench", name="Aduan", address=MAILBOX)

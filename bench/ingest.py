@@ -43,7 +43,7 @@ import httpx
 from bench.common import (
     WhatsAppGraphDouble,
     bench_database_url,
-    fresh_database,
+    django_on,
     report,
     settle,
     start_graph_double,
@@ -116,19 +116,7 @@ def sign(body: bytes) -> str:
 
 
 def prepare(url: str) -> None:
-    fresh_database(url)
-    # The bench process logs only warnings: a log line per request (httpx logs each at
-    # INFO) would take the cores the server under test needs.
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
+    django_on(url)
     from channels_ingest.models import ChannelAccount
 
     ChannelAccount.objects.create(

@@ -22,11 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 import argparse
-import os
 import statistics
 import time
 
-from bench.common import bench_database_url, fresh_database
+from bench.common import bench_database_url, django_on
 
 BENCH_DB = "aduan_bench_sla"
 DUE = 1_000
@@ -153,17 +152,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     url = bench_database_url(BENCH_DB)
-    fresh_database(url)
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
+    django_on(url)
     from django.db import connection
 
     from complaints.live import serve_in_background

@@ -17,6 +17,7 @@ from complaints.choices import AuthorKind, Channel, EventKind, Status
 from complaints.models import Ticket, TicketEvent
 from escalation import services as sla
 from escalation.models import BusinessCalendar, Clock, ClockKind, Closure, Escalation, SLAPolicy
+from tests.escalation.policies import around_the_clock
 from tests.factories import CitizenFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +26,8 @@ MINUTE = timedelta(minutes=1)
 
 @pytest.fixture
 def policy(db: None) -> SLAPolicy:
-    always = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
-    return SLAPolicy.objects.create(
-        priority="normal",
-        first_response_minutes=60,
-        resolution_minutes=480,
+    return around_the_clock(
         partner_update_minutes=120,
-        calendar=always,
         warning_percent=80,
         level2_after_minutes=60,
         level3_after_minutes=240,

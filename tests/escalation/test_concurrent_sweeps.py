@@ -16,7 +16,8 @@ from django.db import connection
 
 from complaints.models import Ticket
 from escalation import services as sla
-from escalation.models import BusinessCalendar, Clock, ClockKind, Escalation, SLAPolicy
+from escalation.models import Clock, ClockKind, Escalation
+from tests.escalation.policies import around_the_clock
 from tests.factories import CitizenFactory, TicketFactory
 from tests.servers import ROOT, server_database_url
 
@@ -25,16 +26,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def breached(count: int) -> tuple[Clock, ...]:
     """`count` tickets whose first-response clock fell due an hour ago."""
-    calendar = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
-    policy = SLAPolicy.objects.create(
-        priority="normal",
-        first_response_minutes=60,
-        resolution_minutes=600,
-        partner_update_minutes=60,
-        calendar=calendar,
-        level2_after_minutes=30,
-        level3_after_minutes=600,
+    policy = around_the_clock(
+        resolution_minutes=600, level2_after_minutes=30, level3_after_minutes=600
     )
+    calendar = policy.calendar
     citizen = CitizenFactory()
     tickets = Ticket.objects.bulk_create(TicketFactory.build(citizen=citizen) for _ in range(count))
     due = sla.timezone.now() - timedelta(hours=1)

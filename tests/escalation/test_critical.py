@@ -20,7 +20,8 @@ from complaints import services as complaints
 from complaints.choices import Channel
 from complaints.models import Ticket
 from escalation import services as sla
-from escalation.models import BusinessCalendar, DutyShift, Escalation, EscalationContact, SLAPolicy
+from escalation.models import DutyShift, Escalation, EscalationContact, SLAPolicy
+from tests.escalation.policies import around_the_clock
 from tests.factories import CitizenFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,15 +45,7 @@ def contacts(db: None) -> dict[str, EscalationContact]:
 @pytest.fixture
 def policy(db: None) -> SLAPolicy:
     """An hour to answer, around the clock; level 2 half an hour after a breach."""
-    always = BusinessCalendar.objects.create(slug="24-7", name="24/7", always_open=True)
-    return SLAPolicy.objects.create(
-        priority="normal",
-        first_response_minutes=60,
-        resolution_minutes=6000,
-        partner_update_minutes=60,
-        calendar=always,
-        level2_after_minutes=30,
-    )
+    return around_the_clock(resolution_minutes=6000, level2_after_minutes=30)
 
 
 def open_one(capture: Any, priority: str = "normal") -> Ticket:
