@@ -81,6 +81,14 @@ def _calendars(today: date) -> None:
     )
     for day, name in holidays.country_holidays("ID", years=[today.year, today.year + 1]).items():
         Holiday.objects.get_or_create(calendar=office, date=day, defaults={"name": name[:200]})
+    pharmacy, _ = BusinessCalendar.objects.get_or_create(
+        slug="apotek-sehat",
+        defaults={
+            "name": "Apotek Sehat (Senin-Sabtu 08:00-21:00)",
+            "weekly_hours": {str(day): [["08:00", "21:00"]] for day in range(1, 7)},
+        },
+    )
+    Organisation.objects.filter(slug="apotek-sehat", calendar=None).update(calendar=pharmacy)
     calendars = {"24-7": always, "jam-kerja": office}
     for priority, (first, resolution, partner, calendar) in SLA_WINDOWS.items():
         SLAPolicy.objects.get_or_create(

@@ -275,11 +275,12 @@ def _restart_resolution(ticket: Ticket, at: datetime) -> None:
 
 
 def _start_partner_clock(ticket: Ticket, at: datetime) -> None:
-    """The partner must post an update every partner-update window. (The window runs on
-    the policy's calendar until partners have calendars of their own.)"""
+    """The partner must post an update every partner-update window, counted on the
+    partner's own calendar (a pharmacy closed for Eid is not late), else the policy's."""
     policy = policy_for(ticket.category_id, ticket.priority)
     if policy is None:
         return
+    calendar = BusinessCalendar.objects.filter(organisations=ticket.partner_id).first()
     last = (
         Clock.objects.filter(ticket=ticket, kind=ClockKind.PARTNER_UPDATE)
         .order_by("-round")
@@ -291,6 +292,7 @@ def _start_partner_clock(ticket: Ticket, at: datetime) -> None:
         policy,
         policy.partner_update_minutes,
         at,
+        calendar=calendar,
         round_=(last.round + 1) if last else 0,
     )
     clock.save(force_insert=True)

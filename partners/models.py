@@ -22,6 +22,17 @@ class Organisation(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     kind = models.CharField(max_length=12, choices=OrganisationKind.choices)
     is_active = models.BooleanField(default=True)
+    calendar = models.ForeignKey(
+        "escalation.BusinessCalendar",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        help_text=_(
+            "Its opening hours, holidays and closures: its update clock runs only while it "
+            "is open. Empty: the SLA policy's calendar."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 """RELIABILITY T-b, short form: Celery workers running beat's SLA sweeps are killed with
 SIGKILL (the whole worker, twice) while escalations are being written; after restarts,
-every breached clock is escalated exactly once per level."""
+every breached clock is escalated exactly once per level. And only one beat runs: a
+second exits, and a beat killed with SIGKILL leaves the lock free for the next."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
+from django.db import connection
 
 from escalation.models import Escalation
 from tests.channels.stack import STACK_MARKS, Redis, wait_for
@@ -23,18 +26,25 @@ CLOCKS = 2000
 EXPECTED = 2 * CLOCKS  # an hour past due: levels 1 and 2 (30 minutes after) for each
 
 
-def test_workers_killed_mid_sweep_leave_every_escalation_done_exactly_once() -> None:
-    breached(CLOCKS)
-    redis = Redis()
-    redis.start()
-    env = os.environ | {
+def stack_env(redis: Redis) -> dict[str, str]:
+    return os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DATABASE_URL": server_database_url(),
         "REDIS_URL": redis.url,
         "ADUAN_SLA_SWEEP_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
     }
-    celery = [sys.executable, "-m", "celery", "--app", "config"]
+
+
+CELERY = [sys.executable, "-m", "celery", "--app", "config"]
+
+
+def test_workers_killed_mid_sweep_leave_every_escalation_done_exactly_once() -> None:
+    breached(CLOCKS)
+    redis = Redis()
+    redis.start()
+    env = stack_env(redis)
+    celery = CELERY
 
     def worker() -> subprocess.Popen[bytes]:
         command = [*celery, "worker", "--concurrency", "2", "--without-heartbeat"]
@@ -67,3 +77,45 @@ def test_workers_killed_mid_sweep_leave_every_escalation_done_exactly_once() -> 
     assert all(0 < done < EXPECTED for done in kills), kills  # the kills landed mid-way
     assert Escalation.objects.count() == EXPECTED
     assert Escalation.objects.values("clock", "level").distinct().count() == EXPECTED
+
+
+def beat_holders() -> list[int]:
+    """The server pids of the connections holding the beat lock in this database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE application_name = 'aduan-beat' AND datname = current_database()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_second_beat_exits_and_a_killed_beat_frees_the_lock(tmp_path: Any) -> None:
+    redis = Redis()
+    redis.start()
+    env = stack_env(redis)
+
+    def beat(name: str) -> subprocess.Popen[bytes]:
+        command = [*CELERY, "beat", "--loglevel", "WARNING", "--schedule", str(tmp_path / name)]
+        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+    first = beat("first")
+    started: list[subprocess.Popen[bytes]] = [first]
+    try:
+        assert wait_for(lambda: len(beat_holders()) == 1, 30)
+        holder = beat_holders()
+        second = beat("second")
+        started.append(second)
+        assert second.wait(timeout=30) != 0  # it saw the lock held and left
+        assert first.poll() is None and beat_holders() == holder
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        third = beat("third")
+        started.append(third)
+        assert wait_for(lambda: len(beat_holders()) == 1 and beat_holders() != holder, 30)
+        assert third.poll() is None
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        redis.stop()
