@@ -1,14 +1,18 @@
 """The Celery app; configuration comes from Django settings (namespace CELERY_)."""
 
+import logging
 import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_prerun, worker_process_init
+from celery.signals import beat_init, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 WORKER_CONNECTION_NAME = "aduan-worker"
+BEAT_LOCK = 0x616475616E62  # the advisory lock only one beat holds ("aduanb")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("aduan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -56,3 +60,34 @@ def _check_connections(task: Any = None, **kwargs: Any) -> None:
 
     if task is not None and not getattr(task.request, "is_eager", False):
         close_old_connections()
+
+
+_beat_lock: Any = None  # the connection holding BEAT_LOCK, for as long as this beat runs
+
+
+@beat_init.connect
+def _only_one_beat(**kwargs: Any) -> None:
+    """A second beat, started while one runs, exits: two would queue every sweep twice.
+
+    The lock is a PostgreSQL session advisory lock on a connection of its own, so it goes
+    with the beat however that ends (even SIGKILL closes its socket) and the next beat
+    can start at once. (Without PostgreSQL there is one process and no beat.)
+    """
+    global _beat_lock
+    import psycopg
+    from django.db import connections
+
+    database = connections["default"]
+    if database.vendor != "postgresql":
+        return
+    params = database.get_connection_params()
+    for driver_only in ("context", "cursor_factory"):
+        params.pop(driver_only, None)
+    params["application_name"] = "aduan-beat"
+    held = psycopg.connect(**params, autocommit=True)
+    row = held.execute("SELECT pg_try_advisory_lock(%s)", [BEAT_LOCK]).fetchone()
+    if not (row and row[0]):
+        held.close()
+        logger.error("another beat is running (it holds the beat lock): this one exits")
+        raise SystemExit(1)
+    _beat_lock = held
