@@ -1,6 +1,8 @@
 """RELIABILITY T-b, short form: Celery workers running beat's SLA sweeps are killed with
 SIGKILL (the whole worker, twice) while escalations are being written; after restarts,
-every breached clock is escalated exactly once per level. And only one beat runs: a
+every breached clock is escalated exactly once per level. RELIABILITY_FULL=1 adds the
+other variants: a pool process killed three times, and Redis flushed with beat killed.
+And only one beat runs: a
 second exits, and a beat killed with SIGKILL leaves the lock free for the next."""
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,43 +40,110 @@ def stack_env(redis: Redis) -> dict[str, str]:
 
 
 CELERY = [sys.executable, "-m", "celery", "--app", "config"]
+FULL_ONLY = pytest.mark.skipif(
+    not os.environ.get("RELIABILITY_FULL"), reason="the other T-b variants: RELIABILITY_FULL=1"
+)
 
 
-def test_workers_killed_mid_sweep_leave_every_escalation_done_exactly_once() -> None:
+class Stack:
+    """A Redis, a beat and a worker (two pool processes) of this test's own."""
+
+    def __init__(self, tmp_path: Any) -> None:
+        self.redis = Redis()
+        self.redis.start()
+        self.env = stack_env(self.redis)
+        self.schedule = str(tmp_path / "beat-schedule")
+        self.beat = self.start_beat()
+        self.worker = self.start_worker()
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        command = [*CELERY, "worker", "--concurrency", "2", "--without-heartbeat"]
+        return self._start([*command, "--loglevel", "WARNING"])
+
+    def start_beat(self) -> subprocess.Popen[bytes]:
+        return self._start([*CELERY, "beat", "--loglevel", "WARNING", "--schedule", self.schedule])
+
+    def _start(self, command: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+
+    def stop(self) -> None:
+        for process in (self.worker, self.beat):
+            if process.poll() is None:
+                process.terminate()
+        for process in (self.worker, self.beat):
+            process.wait(timeout=30)
+        self.redis.stop()
+
+
+def kill_whole_worker(stack: Stack) -> None:
+    """Variant 1: the worker's main process and its pool, SIGKILL."""
+    os.killpg(stack.worker.pid, signal.SIGKILL)
+    stack.worker.wait()
+
+
+def restart_worker(stack: Stack) -> None:
+    time.sleep(1)
+    stack.worker = stack.start_worker()
+
+
+def kill_pool_child(stack: Stack) -> None:
+    """Variant 2: one pool process, SIGKILL; the main process survives and replaces it."""
+    children = Path(f"/proc/{stack.worker.pid}/task/{stack.worker.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    assert pids, "the worker has no pool processes"
+    os.kill(pids[0], signal.SIGKILL)
+
+
+def flush_redis_and_kill_beat(stack: Stack) -> None:
+    """Variant 3: every queued and unacknowledged message gone (FLUSHALL), and beat killed
+    (it is started again): the sweeps' state is in PostgreSQL, not in the queue."""
+    stack.redis.cli("FLUSHALL")
+    os.killpg(stack.beat.pid, signal.SIGKILL)
+    stack.beat.wait()
+
+
+def restart_beat(stack: Stack) -> None:
+    time.sleep(1)
+    stack.beat = stack.start_beat()
+
+
+def nothing(stack: Stack) -> None:
+    """The worker's main process replaces its pool process itself."""
+
+
+VARIANTS = {
+    "whole-worker": (kill_whole_worker, restart_worker, 2),
+    "pool-child": (kill_pool_child, nothing, 3),
+    "flushall-and-beat": (flush_redis_and_kill_beat, restart_beat, 2),
+}
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "whole-worker",
+        pytest.param("pool-child", marks=FULL_ONLY),
+        pytest.param("flushall-and-beat", marks=FULL_ONLY),
+    ],
+)
+def test_workers_killed_mid_sweep_leave_every_escalation_done_exactly_once(
+    variant: str, tmp_path: Any
+) -> None:
+    kill, restart, times = VARIANTS[variant]
     breached(CLOCKS)
-    redis = Redis()
-    redis.start()
-    env = stack_env(redis)
-    celery = CELERY
-
-    def worker() -> subprocess.Popen[bytes]:
-        command = [*celery, "worker", "--concurrency", "2", "--without-heartbeat"]
-        return subprocess.Popen(
-            [*command, "--loglevel", "WARNING"], cwd=ROOT, env=env, start_new_session=True
-        )
-
-    schedule = f"/tmp/aduan-test-beat-{redis.port}"  # noqa: S108
-    beat = subprocess.Popen(
-        [*celery, "beat", "--loglevel", "WARNING", "--schedule", schedule], cwd=ROOT, env=env
-    )
-    running = worker()
+    stack = Stack(tmp_path)
     kills = []
     try:
-        for target in (1, EXPECTED // 3):
+        for n in range(times):
+            target = 1 + n * EXPECTED // (times + 1)
             assert wait_for(lambda t=target: Escalation.objects.count() >= t, 60)
-            os.killpg(running.pid, signal.SIGKILL)
-            running.wait()
+            kill(stack)
             kills.append(Escalation.objects.count())
-            time.sleep(1)
-            running = worker()
+            restart(stack)
         assert wait_for(lambda: Escalation.objects.count() >= EXPECTED, 90)
         time.sleep(2)  # a few more sweeps: nothing may be added
     finally:
-        for process in (running, beat):
-            process.terminate()
-        for process in (running, beat):
-            process.wait(timeout=30)
-        redis.stop()
+        stack.stop()
     assert all(0 < done < EXPECTED for done in kills), kills  # the kills landed mid-way
     assert Escalation.objects.count() == EXPECTED
     assert Escalation.objects.values("clock", "level").distinct().count() == EXPECTED
