@@ -93,6 +93,8 @@ class EventKind(models.TextChoices):
     RESUMED = "resumed", _("Resumed")
     DISPATCHED = "dispatched", _("Dispatched to partner")
     RETURNED = "returned", _("Returned from partner")
+    PARTNER_ACCEPTED = "partner_accepted", _("Accepted by partner")
+    PARTNER_DONE = "partner_done", _("Done by partner")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")
     REOPENED = "reopened", _("Reopened")

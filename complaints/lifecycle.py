@@ -120,6 +120,17 @@ class TicketLifecycle(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     @transition(
         field=status,
+        source=S.WITH_PARTNER,
+        target=S.IN_PROGRESS,
+        permission=may(Role.PARTNER),
+        custom=_custom(_("Mark done"), EventKind.PARTNER_DONE, reason=True),
+    )
+    def partner_done(self) -> None:
+        """The partner did its part; the agents check and resolve."""
+        self.partner_id = None
+
+    @transition(
+        field=status,
         source=[S.TRIAGED, S.IN_PROGRESS, S.WITH_PARTNER],
         target=S.RESOLVED,
         permission=may(*STAFF),

@@ -296,11 +296,16 @@ class CitizenFastPath:
             attachments = await conn.execute(self.queries.attachments, parameters)
             events = await conn.execute(self.queries.events, parameters)
         row = await found.fetchone()
-        if row is None or row[IDENTITY_COLUMNS] is None or not await self._allowed(redis, row):
-            return None  # Django answers (and counts): 401, 429, or 404 for someone else's
+        if row is None or row[IDENTITY_COLUMNS] is None:
+            return None  # Django answers (and counts): 401, or 404 for someone else's
+        if row[IDENTITY_COLUMNS + 5] == Status.WITH_PARTNER:
+            return None  # Django says whether the partner is open (its calendar)
+        if not await self._allowed(redis, row):
+            return None  # Django answers 429
         ticket, public = row[IDENTITY_COLUMNS:], await messages.fetchall()
         body = _ticket_out(ticket, language)
         body["description"] = public[0][4] if public else ""
+        body["partner_closed"] = None
         body["timeline"] = _timeline(
             ticket[1], public, await attachments.fetchall(), await events.fetchall(), language
         )

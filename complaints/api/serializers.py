@@ -179,12 +179,33 @@ class TimelineEntry(serializers.Serializer[Any]):
     )
 
 
+class PartnerClosed(serializers.Serializer[Any]):
+    until = serializers.DateTimeField(allow_null=True, help_text="When it opens again.")
+    reason = serializers.CharField(help_text="Why it is closed.")
+    text = serializers.CharField(help_text="The sentence to show.")
+
+
 class TicketDetailOut(TicketOut):
     description = serializers.SerializerMethodField()
+    partner_closed = serializers.SerializerMethodField(
+        help_text="The partner holding it is closed now: until when and why (else null)."
+    )
     timeline = serializers.SerializerMethodField()
 
     class Meta(TicketOut.Meta):
-        fields = [*TicketOut.Meta.fields, "description", "timeline"]
+        fields = [*TicketOut.Meta.fields, "description", "partner_closed", "timeline"]
+
+    @extend_schema_field(PartnerClosed(allow_null=True))
+    def get_partner_closed(self, ticket: Ticket) -> dict[str, Any] | None:
+        if ticket.status != Status.WITH_PARTNER or ticket.partner is None:
+            return None
+        from partners import services as partners  # the partners app depends on this one
+
+        now = partners.availability(ticket.partner)
+        if now.is_open:
+            return None
+        text = partners.closed_text(ticket.partner, now)
+        return PartnerClosed({"until": now.closed_until, "reason": now.reason, "text": text}).data
 
     def get_description(self, ticket: Ticket) -> str:
         messages = ticket.public_messages  # type: ignore[attr-defined]

@@ -195,7 +195,7 @@ class TicketViewSet(KnownQueryParameters, mixins.ListModelMixin, viewsets.Generi
             ticket=OuterRef("pk"), resolution_round=OuterRef("reopen_count")
         )
         tickets = selectors.tickets_visible_to(self.request.user).select_related(
-            "category", "partner"
+            "category", "partner__calendar"
         )
         return tickets.annotate(rated_now=Exists(rated))
 

@@ -60,8 +60,11 @@ def transition_ticket(
     ticket.version += 1
     ticket.save()
     from escalation import services as sla  # the escalation app depends on this one
+    from partners import services as partners  # the partners app depends on this one
 
-    sla.clocks_follow(ticket, from_status, ticket.status, timezone.now())
+    now = timezone.now()
+    sla.clocks_follow(ticket, from_status, ticket.status, now)
+    partners.assignments_follow(ticket, transition, from_status, by, reason, now)
     record_event(
         ticket,
         custom["event"],
