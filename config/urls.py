@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/chat/", include("webchat.urls")),
+    path("api/v1/partner/", include("partners.urls")),
     path("api/v1/", include("complaints.api.urls")),
     path("chat/", chat_page, name="chat"),
     path("open311/v2/", include("complaints.open311.urls")),

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -326,14 +326,15 @@ def return_ticket(*, ticket: Ticket, by: Any, reason: str) -> Ticket:
 # --- What partners see ----------------------------------------------------------------
 
 
-def tickets_of(by: Any) -> Any:
+def tickets_of(by: Any) -> QuerySet[Ticket]:
     """Tickets `by`'s organisations hold now or held before (the partner site and API
     list; past ones read-only)."""
+    tickets: QuerySet[Ticket] = Ticket.objects.all()
     if role_of(by) is not Role.PARTNER:
-        return Ticket.objects.none()
+        return tickets.none()
     organisations = partner_organisation_ids(by)
     held = Assignment.objects.filter(organisation_id__in=organisations).values("ticket_id")
-    return Ticket.objects.filter(pk__in=held)
+    return tickets.filter(pk__in=held)
 
 
 def is_current(ticket: Ticket, by: Any) -> bool:
@@ -345,7 +346,7 @@ def is_current(ticket: Ticket, by: Any) -> bool:
     )
 
 
-def visible_messages(ticket: Ticket) -> Any:
+def visible_messages(ticket: Ticket) -> QuerySet[Message]:
     """What a partner reads of the conversation: public messages and partners' own
     updates; never the agents' internal notes."""
     return (
