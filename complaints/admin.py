@@ -91,6 +91,7 @@ class TransitionForm(forms.Form):
     summary = forms.CharField(required=False, max_length=4000)
     partner = forms.ModelChoiceField(Organisation.objects.filter(is_active=True), required=False)
     into = forms.CharField(required=False, max_length=40)
+    despite_closure = forms.BooleanField(required=False)
 
 
 @admin.register(Ticket)
@@ -256,6 +257,9 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if into is None:
                 self.message_user(request, _("No ticket %s.") % data["into"], messages.ERROR)
                 return self._back(ticket)
+        if name == "dispatch" and data["partner"] is not None:
+            self._dispatch(request, ticket, data)
+            return self._back(ticket)
         self._run(
             request,
             lambda: services.transition_ticket(
@@ -272,6 +276,37 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             _("Done: %(action)s.") % {"action": selectors.transition_labels().get(name, name)},
         )
         return self._back(ticket)
+
+    def _dispatch(self, request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> None:
+        """Dispatch through the partners' service: a closed partner is a warning with its
+        reason, reopening and open alternatives, until the agent ticks "send anyway"."""
+        from partners import services as partners  # the partners app depends on this one
+
+        try:
+            self._run(
+                request,
+                lambda: partners.dispatch(
+                    ticket=ticket,
+                    organisation=data["partner"],
+                    by=request.user,
+                    reason=data["reason"],
+                    note=data["note"],
+                    despite_closure=data["despite_closure"],
+                    expected_version=data["version"],
+                ),
+                _("Sent to %(name)s.") % {"name": data["partner"].name},
+            )
+        except partners.PartnerClosed as closed:
+            others = ", ".join(o.name for o in closed.check.alternatives) or _("none")
+            self.message_user(
+                request,
+                _(
+                    'Not sent: %(warning)s Open instead: %(others)s. Tick "send anyway" to '
+                    "send it all the same."
+                )
+                % {"warning": closed.check.warning, "others": others},
+                messages.WARNING,
+            )
 
     def assign_to_me_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":

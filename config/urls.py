@@ -1,4 +1,4 @@
-"""Top-level URLs: the agent admin, health probes."""
+"""Top-level URLs: the agent admin, the partner site, the APIs, webhooks, health probes."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from partners.site import site as partner_site
 from webchat.views import chat_page
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -20,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path(settings.ADUAN_ADMIN_URL, admin.site.urls),
+    path("partner/", partner_site.urls),
 ]
 
 if settings.ANYMAIL.get("WEBHOOK_SECRET"):

@@ -180,6 +180,7 @@ def dispatch(
     organisation: Organisation,
     by: Any,
     reason: str,
+    note: str = "",
     despite_closure: bool = False,
     expected_version: int | None = None,
 ) -> Ticket:
@@ -211,6 +212,7 @@ def dispatch(
         transition="dispatch",
         by=by,
         reason=citizen_reason,
+        note=note,
         partner=organisation,
         expected_version=expected_version,
     )

@@ -176,3 +176,22 @@ def test_another_organisation_cannot_act_on_the_ticket(
     assert not partners.tickets_of(agent).exists()  # the partner lists are partners' only
     assignment = Assignment.objects.get(ticket=ticket)
     assert assignment.accepted_at is None and assignment.updates == 0
+
+
+def test_the_agents_admin_warns_before_dispatching_to_a_closed_partner(
+    agent: Any, partner_org: Organisation, eid_closure: Closure, open_pharmacy: Organisation
+) -> None:
+    from django.test import Client
+
+    ticket = triaged(agent)
+    client = Client()
+    client.force_login(agent)
+    url = f"/admin/complaints/ticket/{ticket.pk}/transition/dispatch/"
+    form = {"version": ticket.version, "partner": partner_org.pk, "reason": "Ke apotek."}
+    warned = client.post(url, form, follow=True).content.decode()
+    assert "Tutup Idul Fitri" in warned and "Apotek B" in warned
+    ticket.refresh_from_db()
+    assert ticket.status == Status.TRIAGED
+    client.post(url, form | {"despite_closure": "on"})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WITH_PARTNER and ticket.partner == partner_org
