@@ -95,6 +95,8 @@ class EventKind(models.TextChoices):
     RETURNED = "returned", _("Returned from partner")
     PARTNER_ACCEPTED = "partner_accepted", _("Accepted by partner")
     PARTNER_DONE = "partner_done", _("Done by partner")
+    CONSULT_OPENED = "consult_opened", _("Consult requested")
+    CONSULT_ANSWERED = "consult_answered", _("Consult answered")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")
     REOPENED = "reopened", _("Reopened")

@@ -137,6 +137,7 @@ class ClockKind(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("First response")
     RESOLUTION = "resolution", _("Resolution")
     PARTNER_UPDATE = "partner_update", _("Partner update")
+    CONSULT = "consult", _("Consult request")
 
 
 class Clock(models.Model):
@@ -153,6 +154,16 @@ class Clock(models.Model):
     )
     policy = models.ForeignKey(SLAPolicy, on_delete=models.SET_NULL, null=True, related_name="+")
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(
+        "partners.Organisation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Whose clock it is (a partner's, a consulted body's); its contacts hear first."
+        ),
+    )
     window = models.DurationField(help_text=_("Business time allowed."))
     started_at = models.DateTimeField()
     due_at = models.DateTimeField(null=True, blank=True)

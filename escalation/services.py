@@ -295,7 +295,40 @@ def _start_partner_clock(ticket: Ticket, at: datetime) -> None:
         calendar=calendar,
         round_=(last.round + 1) if last else 0,
     )
+    clock.organisation_id = ticket.partner_id
     clock.save(force_insert=True)
+
+
+def start_consult_clock(
+    ticket: Ticket, organisation: Any, minutes: int, at: datetime, round_: int
+) -> Clock | None:
+    """The clock of a consult request: `minutes` of the consulted body's business time
+    (its calendar, else the ticket's policy's); None if neither has a calendar."""
+    policy = policy_for(ticket.category_id, ticket.priority)
+    calendar = organisation.calendar or (policy.calendar if policy else None)
+    if calendar is None:
+        return None
+    clock = Clock(
+        ticket=ticket,
+        kind=ClockKind.CONSULT,
+        round=round_,
+        policy=policy,
+        calendar=calendar,
+        organisation=organisation,
+        window=timedelta(minutes=minutes),
+        started_at=at,
+    )
+    _run_from(clock, at, clock.window)
+    clock.save(force_insert=True)
+    return clock
+
+
+def stop_clock(clock_id: int | None, at: datetime) -> None:
+    """Stops one clock (a consult answered or withdrawn)."""
+    if clock_id is not None:
+        Clock.objects.filter(pk=clock_id, stopped_at__isnull=True).update(
+            stopped_at=at, next_check_at=None
+        )
 
 
 def partner_updated(ticket: Ticket, at: datetime) -> None:
@@ -678,7 +711,9 @@ def send_escalation_notices(escalation_ids: list[int]) -> int:
     mails = []
     for escalation in escalations:
         ticket = escalation.ticket
-        holder = ticket.partner_id if ticket.status == Status.WITH_PARTNER else None
+        holder = escalation.clock.organisation_id if escalation.clock else None
+        if holder is None and ticket.status == Status.WITH_PARTNER:
+            holder = ticket.partner_id
         contacts = on_duty(holder, escalation.level, now) or (
             on_duty(None, escalation.level, now) if holder else []
         )

@@ -26,7 +26,7 @@ from complaints.numbers import normalise_number
 from complaints.roles import Role, partner_organisation_ids, role_of
 from escalation.models import Clock, ClockKind
 from partners import services as partners
-from partners.models import Assignment
+from partners.models import Assignment, ConsultRequest
 
 
 class IsPartner(BasePermission):
@@ -251,3 +251,72 @@ def _valid(serializer: type[serializers.Serializer[Any]], request: Request) -> d
     form = serializer(data=request.data)
     form.is_valid(raise_exception=True)
     return dict(form.validated_data)
+
+
+class ConsultOut(serializers.ModelSerializer[ConsultRequest]):
+    organisation: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+
+    class Meta:
+        model = ConsultRequest
+        fields = [
+            "id",
+            "organisation",
+            "question",
+            "excerpt",
+            "state",
+            "asked_at",
+            "due_at",
+            "answer",
+            "answered_at",
+        ]
+
+
+class NewestAsked(NewestFirst):
+    ordering = ("-asked_at", "-id")
+
+
+class AnswerIn(serializers.Serializer[Any]):
+    answer = serializers.CharField(max_length=10_000)
+
+
+@extend_schema(tags=["partner"])
+class ConsultViewSet(
+    KnownQueryParameters,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[ConsultRequest],
+):
+    """Questions addressed to your organisation: only the excerpt the agent shared."""
+
+    permission_classes = [IsPartner]
+    serializer_class = ConsultOut
+    pagination_class = NewestAsked
+
+    @property
+    def query_parameters(self) -> frozenset[str]:  # type: ignore[override]
+        return frozenset({"cursor", "page_size"}) if self.action == "list" else frozenset()
+
+    def get_queryset(self) -> QuerySet[ConsultRequest]:
+        return partners.consults_of(self.request.user).select_related("organisation")
+
+    def get_object(self) -> ConsultRequest:
+        pk = str(self.kwargs["pk"])
+        consult = self.get_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
+        if consult is None:
+            raise Http404
+        return consult
+
+    @extend_schema(request=AnswerIn, responses=ConsultOut)
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: str) -> Response:
+        consult = self.get_object()
+        text = _valid(AnswerIn, request)["answer"]
+        try:
+            answered = partners.answer_consult(consult=consult, by=request.user, text=text)
+        except partners.ConsultClosed as exc:
+            conflict = PermissionDenied(str(exc))
+            conflict.status_code = status.HTTP_409_CONFLICT
+            raise conflict from exc
+        return Response(ConsultOut(answered).data)

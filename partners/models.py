@@ -140,3 +140,49 @@ class Assignment(models.Model):
     @property
     def is_current(self) -> bool:
         return self.ended_at is None
+
+
+class ConsultState(models.TextChoices):
+    OPEN = "open", _("Waiting for the answer")
+    ANSWERED = "answered", _("Answered")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ConsultRequest(models.Model):
+    """A scoped question to another department or an outside body (the insurer, the
+    medical-records unit): it carries only the excerpt the agent chose to share, never
+    the ticket; it has its own deadline on the body's calendar. The citizen reads that
+    the ticket waits on the body, not what was asked."""
+
+    ticket = models.ForeignKey(
+        "complaints.Ticket", on_delete=models.CASCADE, related_name="consults"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="consults"
+    )
+    question = models.TextField()
+    excerpt = models.TextField(
+        blank=True, help_text=_("Only what the body needs to answer; it sees nothing else.")
+    )
+    state = models.CharField(max_length=10, choices=ConsultState.choices, default=ConsultState.OPEN)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    clock = models.OneToOneField(
+        "escalation.Clock", on_delete=models.SET_NULL, null=True, blank=True, related_name="consult"
+    )
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-asked_at"]
+        indexes = [models.Index(fields=["organisation", "state", "-asked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.question[:60]}"

@@ -19,12 +19,18 @@ from django.utils.translation import gettext as _
 from complaints import services as complaints
 from complaints.choices import AuthorKind, EventKind, Status
 from complaints.models import Message, Ticket
-from complaints.roles import Role, partner_organisation_ids, role_of
+from complaints.roles import STAFF_ROLES, Role, partner_organisation_ids, role_of
 from complaints.services.common import broadcast, lock_ticket, record_event
 from escalation import services as sla
 from escalation.businesstime import NeverOpen
 from escalation.models import Closure
-from partners.models import Assignment, Organisation, Outcome
+from partners.models import (
+    Assignment,
+    ConsultRequest,
+    ConsultState,
+    Organisation,
+    Outcome,
+)
 
 # How far ahead dispatch looks for a closure when the ticket's policy names no window.
 DEFAULT_LOOKAHEAD = timedelta(hours=24)
@@ -233,6 +239,10 @@ def assignments_follow(
         Assignment.objects.filter(ticket=ticket, ended_at__isnull=True).update(
             ended_at=at, outcome=outcome, summary=reason
         )
+    if ticket.status not in Status.open_states():  # nobody waits on a body any more
+        ConsultRequest.objects.filter(ticket=ticket, state=ConsultState.OPEN).update(
+            state=ConsultState.WITHDRAWN, closed_at=at
+        )
     entered = ticket.status == Status.WITH_PARTNER and from_status != Status.WITH_PARTNER
     if entered and ticket.partner_id is not None:
         Assignment.objects.create(
@@ -368,3 +378,128 @@ def mask_email(email: str) -> str:
     """budi.santoso@example.id → b***@example.id."""
     local, _at, domain = email.partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+# --- Consult requests -------------------------------------------------------------------
+
+
+class ConsultClosed(Exception):
+    """The consult request is answered or withdrawn already (a 409)."""
+
+
+DEFAULT_CONSULT_MINUTES = 24 * 60
+
+
+@transaction.atomic
+def ask(
+    *,
+    ticket: Ticket,
+    organisation: Organisation,
+    by: Any,
+    question: str,
+    excerpt: str = "",
+    minutes: int | None = None,
+) -> ConsultRequest:
+    """An agent asks another department or body a scoped question about the ticket,
+    sharing only `excerpt`, with `minutes` of the body's business time to answer. The
+    citizen's timeline says the ticket waits on the body, and since when."""
+    if role_of(by) not in STAFF_ROLES:
+        raise PermissionDenied(_("Only agents ask for consults."))
+    if not organisation.is_active:
+        raise ValidationError({"organisation": _("Choose an active organisation.")})
+    if not question.strip():
+        raise ValidationError({"question": _("Say what you need to know.")})
+    if minutes is not None and minutes < 1:
+        raise ValidationError({"minutes": _("Give the body at least a minute.")})
+    ticket = lock_ticket(ticket, None)
+    if ticket.status not in Status.open_states():
+        raise ValidationError({"ticket": _("Consults are for open tickets.")})
+    if minutes is None:
+        policy = sla.policy_for(ticket.category_id, ticket.priority)
+        minutes = policy.partner_update_minutes if policy else DEFAULT_CONSULT_MINUTES
+    at = timezone.now()
+    count = ConsultRequest.objects.filter(ticket=ticket).count()
+    clock = sla.start_consult_clock(ticket, organisation, minutes, at, round_=count)
+    consult = ConsultRequest.objects.create(
+        ticket=ticket,
+        organisation=organisation,
+        question=question.strip(),
+        excerpt=excerpt.strip(),
+        asked_by=by,
+        asked_at=at,
+        due_at=clock.due_at if clock else at + timedelta(minutes=minutes),
+        clock=clock,
+    )
+    record_event(
+        ticket,
+        EventKind.CONSULT_OPENED,
+        by=by,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        reason=_("Menunggu %(body)s sejak %(since)s.")
+        % {"body": organisation.name, "since": _when(at)},
+        data={"consult": consult.pk, "organisation": organisation.slug},
+    )
+    broadcast(ticket, "ticket.updated")
+    return consult
+
+
+def _open_consult(consult: ConsultRequest) -> ConsultRequest:
+    locked = (
+        ConsultRequest.objects.select_for_update().select_related("organisation").get(pk=consult.pk)
+    )
+    if locked.state != ConsultState.OPEN:
+        raise ConsultClosed(_("This consult request is closed already."))
+    return locked
+
+
+@transaction.atomic
+def answer_consult(*, consult: ConsultRequest, by: Any, text: str) -> ConsultRequest:
+    """The consulted body answers (on the partner site or API); the agents read it on
+    the ticket, the citizen only that the answer came."""
+    if role_of(by) is not Role.PARTNER or (
+        consult.organisation_id not in partner_organisation_ids(by)
+    ):
+        raise PermissionDenied(_("This consult request is not for your organisation."))
+    if not text.strip():
+        raise ValidationError({"answer": _("Write the answer.")})
+    consult = _open_consult(consult)
+    at = timezone.now()
+    consult.answer, consult.answered_by, consult.answered_at = text.strip(), by, at
+    consult.state, consult.closed_at = ConsultState.ANSWERED, at
+    consult.save(update_fields=["answer", "answered_by", "answered_at", "state", "closed_at"])
+    sla.stop_clock(consult.clock_id, at)
+    ticket = Ticket.objects.get(pk=consult.ticket_id)
+    record_event(
+        ticket,
+        EventKind.CONSULT_ANSWERED,
+        by=by,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        reason=_("%(body)s sudah menjawab.") % {"body": consult.organisation.name},
+        note=consult.answer,
+        data={"consult": consult.pk, "organisation": consult.organisation.slug},
+    )
+    broadcast(ticket, "ticket.updated")
+    return consult
+
+
+@transaction.atomic
+def withdraw_consult(*, consult: ConsultRequest, by: Any) -> ConsultRequest:
+    """An agent no longer needs the answer."""
+    if role_of(by) not in STAFF_ROLES and by is not None:
+        raise PermissionDenied(_("Only agents withdraw consults."))
+    consult = _open_consult(consult)
+    at = timezone.now()
+    consult.state, consult.closed_at = ConsultState.WITHDRAWN, at
+    consult.save(update_fields=["state", "closed_at"])
+    sla.stop_clock(consult.clock_id, at)
+    return consult
+
+
+def consults_of(by: Any) -> QuerySet[ConsultRequest]:
+    """Consult requests addressed to `by`'s organisations (and nothing of their tickets)."""
+    consults: QuerySet[ConsultRequest] = ConsultRequest.objects.all()
+    if role_of(by) is not Role.PARTNER:
+        return consults.none()
+    return consults.filter(organisation_id__in=partner_organisation_ids(by))

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from complaints.models import Ticket
 from complaints.roles import Role, partner_organisation_ids, role_of
 from partners import services as partners
-from partners.models import Assignment
+from partners.models import Assignment, ConsultRequest, ConsultState
 
 
 class PartnerLoginForm(AdminAuthenticationForm):
@@ -238,4 +238,87 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
     ),
 }
 
+
+class PartnerConsultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Questions to the organisation: the excerpt the agent shared, and nothing of the
+    ticket; answered with one form."""
+
+    change_form_template = "partner/consult_change_form.html"
+    list_display = ["id", "short_question", "state", "asked_at", "due_at"]
+    list_filter = ["state"]
+    actions = None
+    readonly_fields = (
+        "question",
+        "excerpt",
+        "state",
+        "asked_at",
+        "due_at",
+        "answer",
+        "answered_at",
+    )
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConsultRequest]:
+        return partners.consults_of(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        raise Http404
+
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
+        raise Http404
+
+    @admin.display(description=_("Question"))
+    def short_question(self, consult: ConsultRequest) -> str:
+        return consult.question[:80]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        consult = get_object_or_404(self.get_queryset(request), pk=_pk(object_id))
+        context = {**(extra_context or {}), "can_answer": consult.state == ConsultState.OPEN}
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/answer/", view(self.answer_view), name="partner_answer"),
+            *super().get_urls(),
+        ]
+
+    def answer_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        consult = get_object_or_404(self.get_queryset(request), pk=_pk(object_id))
+        try:
+            partners.answer_consult(
+                consult=consult, by=request.user, text=request.POST.get("answer", "")[:10_000]
+            )
+        except partners.ConsultClosed as exc:
+            return HttpResponse(str(exc), status=409)
+        except ValidationError as exc:
+            self.message_user(request, _("Not done: %s") % "; ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("Answer sent."), messages.SUCCESS)
+        url = reverse("partner:partners_consultrequest_change", args=[consult.pk])
+        return HttpResponseRedirect(url)
+
+
 site.register(Ticket, PartnerTicketAdmin)
+site.register(ConsultRequest, PartnerConsultAdmin)
