@@ -138,7 +138,10 @@ class PartnerTicketDetailOut(PartnerTicketOut):
 
     @extend_schema(responses=MessageOut(many=True))
     def get_messages(self, ticket: Ticket) -> list[dict[str, Any]]:
-        return MessageOut(partners.visible_messages(ticket), many=True).data  # type: ignore[return-value]
+        latest = self._assignment(ticket)
+        until = latest.ended_at if latest else None
+        messages = partners.visible_messages(ticket, until)
+        return MessageOut(messages, many=True).data  # type: ignore[return-value]
 
 
 class UpdateIn(serializers.Serializer[Any]):

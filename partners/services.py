@@ -358,13 +358,16 @@ def is_current(ticket: Ticket, by: Any) -> bool:
     )
 
 
-def visible_messages(ticket: Ticket) -> QuerySet[Message]:
+def visible_messages(ticket: Ticket, until: datetime | None = None) -> QuerySet[Message]:
     """What a partner reads of the conversation: public messages and partners' own
-    updates; never the agents' internal notes."""
-    return (
-        ticket.messages.filter(is_internal=False)
-        | ticket.messages.filter(is_internal=True, author_kind=AuthorKind.PARTNER)
-    ).order_by("created_at", "pk")
+    updates, never the agents' internal notes; of a ticket it no longer holds, only what
+    was said `until` it left (nothing of what came after)."""
+    messages = ticket.messages.filter(is_internal=False) | ticket.messages.filter(
+        is_internal=True, author_kind=AuthorKind.PARTNER
+    )
+    if until is not None:
+        messages = messages.filter(created_at__lte=until)
+    return messages.order_by("created_at", "pk")
 
 
 def mask_phone(phone: str) -> str:

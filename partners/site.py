@@ -24,7 +24,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +57,12 @@ class PartnerSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and role_of(request.user) is Role.PARTNER)
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        """Without the generic object redirect (`r/<type>/<id>/`, which says whether any
+        row exists) and autocomplete (no partner form uses it)."""
+        unused = {"view_on_site", "autocomplete"}
+        return [u for u in super().get_urls() if getattr(u, "name", None) not in unused]
 
 
 site = PartnerSite(name="partner")
@@ -121,6 +127,9 @@ class PartnerTicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         raise Http404  # partners never delete; whose ticket it is stays unsaid
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        raise Http404  # the agents' edit log is theirs
+
     def _get_obj_does_not_exist_redirect(
         self, request: HttpRequest, opts: Any, object_id: str
     ) -> HttpResponse:
@@ -163,9 +172,14 @@ class PartnerTicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 _(" (internal)") if m.is_internal else "",
                 m.body,
             )
-            for m in partners.visible_messages(ticket)
+            for m in partners.visible_messages(ticket, self._until(ticket))
         ]
         return format_html_join("", '<p class="aduan-message"><b>{} {}{}</b><br>{}</p>', rows)
+
+    @classmethod
+    def _until(cls, ticket: Ticket) -> Any:
+        latest = cls._latest(ticket)
+        return latest.ended_at if latest else None
 
     @staticmethod
     def _latest(ticket: Ticket) -> Assignment | None:
@@ -277,6 +291,9 @@ class PartnerConsultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        raise Http404
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         raise Http404
 
     def _get_obj_does_not_exist_redirect(
