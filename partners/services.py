@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -245,13 +247,14 @@ def assignments_follow(
         )
     entered = ticket.status == Status.WITH_PARTNER and from_status != Status.WITH_PARTNER
     if entered and ticket.partner_id is not None:
-        Assignment.objects.create(
+        stay = Assignment.objects.create(
             ticket=ticket,
             organisation_id=ticket.partner_id,
             reason=reason,
             dispatched_by=by if getattr(by, "pk", None) else None,
             dispatched_at=at,
         )
+        _tell("assignment", stay.pk)
 
 
 # --- The partner's actions ------------------------------------------------------------
@@ -444,6 +447,7 @@ def ask(
         data={"consult": consult.pk, "organisation": organisation.slug},
     )
     broadcast(ticket, "ticket.updated")
+    _tell("consult", consult.pk)
     return consult
 
 
@@ -484,6 +488,7 @@ def answer_consult(*, consult: ConsultRequest, by: Any, text: str) -> ConsultReq
         data={"consult": consult.pk, "organisation": consult.organisation.slug},
     )
     broadcast(ticket, "ticket.updated")
+    _tell("consult", consult.pk)
     return consult
 
 
@@ -506,3 +511,58 @@ def consults_of(by: Any) -> QuerySet[ConsultRequest]:
     if role_of(by) is not Role.PARTNER:
         return consults.none()
     return consults.filter(organisation_id__in=partner_organisation_ids(by))
+
+
+# --- Telling the partner ---------------------------------------------------------------
+
+
+def _tell(kind: str, pk: int) -> None:
+    from partners.tasks import send_partner_notice
+
+    transaction.on_commit(partial(send_partner_notice.delay, kind, pk))
+
+
+def _addresses(organisation: Organisation) -> list[str]:
+    """The organisation's own address, else its active members'."""
+    if organisation.email:
+        return [organisation.email]
+    members = organisation.memberships.filter(is_active=True, user__is_active=True)
+    return sorted({m.user.email for m in members.select_related("user") if m.user.email})
+
+
+def send_partner_notice(kind: str, pk: int) -> int:
+    """Emails an organisation that work came in: a ticket dispatched to it (`assignment`)
+    or a question for it (`consult`: the question and the deadline, nothing of the
+    ticket). Returns the emails sent; raises what the mail server raised (retried)."""
+    if kind == "assignment":
+        stay = Assignment.objects.select_related("organisation", "ticket").filter(pk=pk).first()
+        if stay is None or stay.ended_at is not None:
+            return 0
+        organisation = stay.organisation
+        subject = _("[%(number)s] Tiket baru untuk %(name)s") % {
+            "number": stay.ticket.number,
+            "name": organisation.name,
+        }
+        body = _("%(reason)s\n\nBuka: /partner/complaints/ticket/%(pk)s/change/") % {
+            "reason": stay.reason,
+            "pk": stay.ticket_id,
+        }
+    else:
+        consult = ConsultRequest.objects.select_related("organisation").filter(pk=pk).first()
+        if consult is None or consult.state != ConsultState.OPEN:
+            return 0
+        organisation = consult.organisation
+        subject = _("Permintaan konsultasi untuk %(name)s") % {"name": organisation.name}
+        due = _when(consult.due_at) if consult.due_at else "-"
+        body = _(
+            "%(question)s\n\nBatas waktu: %(due)s\n"
+            "Buka: /partner/partners/consultrequest/%(pk)s/change/"
+        ) % {
+            "question": consult.question,
+            "due": due,
+            "pk": consult.pk,
+        }
+    to = _addresses(organisation)
+    if not to:
+        return 0
+    return EmailMessage(subject=subject, body=body, to=to).send()

@@ -157,3 +157,18 @@ def test_agents_ask_in_their_admin(agent: Any, other_org: Organisation) -> None:
     consult = ConsultRequest.objects.get(ticket=ticket)
     assert (consult.excerpt, consult.asked_by) == (EXCERPT, agent)
     assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CONSULT_OPENED).count() == 1
+
+
+def test_the_body_is_told_by_email_without_the_ticket(
+    agent: Any, other_org: Organisation, django_capture_on_commit_callbacks: Any
+) -> None:
+    other_org.email = "verifikasi@bpjs.example"
+    other_org.save()
+    ticket = triaged(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        partners.ask(
+            ticket=ticket, organisation=other_org, by=agent, question=QUESTION, excerpt=EXCERPT
+        )
+    (mail,) = outbox.outbox
+    assert mail.to == ["verifikasi@bpjs.example"] and QUESTION in mail.body
+    assert ticket.number not in mail.subject + mail.body and EXCERPT not in mail.body

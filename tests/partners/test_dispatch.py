@@ -195,3 +195,20 @@ def test_the_agents_admin_warns_before_dispatching_to_a_closed_partner(
     client.post(url, form | {"despite_closure": "on"})
     ticket.refresh_from_db()
     assert ticket.status == Status.WITH_PARTNER and ticket.partner == partner_org
+
+
+def test_the_partner_is_told_by_email(
+    agent: Any,
+    partner_org: Organisation,
+    partner_user: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.core import mail as outbox
+
+    partner_user.email = "apoteker@apotek-a.example"
+    partner_user.save()
+    ticket = triaged(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        partners.dispatch(ticket=ticket, organisation=partner_org, by=agent, reason="Antar obat.")
+    assert [m.to for m in outbox.outbox] == [["apoteker@apotek-a.example"]]  # no own address
+    assert ticket.number in outbox.outbox[0].subject and "Antar obat." in outbox.outbox[0].body
