@@ -15,7 +15,7 @@ from complaints.choices import Channel, Priority
 from complaints.models import Category
 from complaints.roles import AGENTS_GROUP, SUPERVISORS_GROUP, ensure_role_groups
 from escalation.models import BusinessCalendar, EscalationContact, Holiday, SLAPolicy
-from partners.models import MemberRole, Membership, Organisation, OrganisationKind
+from partners.models import MemberRole, Membership, Organisation, OrganisationKind, ServiceArea
 
 CATEGORIES = [
     ("obat-isoman", "Pengiriman obat isoman", "Medicine delivery for patients in home isolation."),
@@ -61,15 +61,29 @@ def load_demo(today: date) -> list[str]:
         Category.objects.update_or_create(
             code=code, defaults={"name": name, "description": description}
         )
-    Organisation.objects.get_or_create(
-        slug="apotek-sehat", defaults={"name": "Apotek Sehat", "kind": OrganisationKind.PHARMACY}
-    )
+    _partners()
     _calendars(today)
     _channel_accounts()
     created = [u.username for u in DEMO_USERS if _user(u)]
     _escalation_contacts()
     _tickets()
     return created
+
+
+def _partners() -> None:
+    """Apotek Sehat (the partner staff's), another pharmacy in the same area to offer when
+    it is closed, and the insurer for consult requests."""
+    depok, _ = ServiceArea.objects.get_or_create(code="depok", defaults={"name": "Depok"})
+    for slug, name, kind in (
+        ("apotek-sehat", "Apotek Sehat", OrganisationKind.PHARMACY),
+        ("apotek-melati", "Apotek Melati", OrganisationKind.PHARMACY),
+        ("bpjs-kesehatan", "BPJS Kesehatan", OrganisationKind.INSURER),
+    ):
+        organisation, _ = Organisation.objects.get_or_create(
+            slug=slug, defaults={"name": name, "kind": kind}
+        )
+        if kind == OrganisationKind.PHARMACY:
+            organisation.service_areas.add(depok)
 
 
 def _calendars(today: date) -> None:
