@@ -23,7 +23,7 @@ WHY = {
     "400": "Invalid input; `fields` says which and why",
     "401": "Missing or invalid bearer token",
     "403": "Your role may not do this",
-    "404": "No such ticket among yours",
+    "404": "No such ticket (or consult request) among yours",
     "409": "Not allowed in the ticket's current state, or already done",
     "413": "Attachment too large",
     "415": "Attachment type not accepted (read from its content)",
@@ -43,7 +43,7 @@ def add_error_responses(
             codes = ["400", "429", "503"]
             if operation.get("security") and {} not in operation["security"]:
                 codes += ["401", "403"]
-            if "{number}" in path:
+            if "{number}" in path or "{id}" in path:
                 codes.append("404")
             if "{conversation}" in path:  # web chat: the conversation's secrets authenticate
                 codes += ["403", "404"]
