@@ -3,7 +3,8 @@ printed, only when none was configured (DATABASE_URL / REDIS_URL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.db import connection
 
 from complaints.roles import AGENTS_GROUP, SUPERVISORS_GROUP, ensure_role_groups
 from tests.factories import CitizenFactory, MembershipFactory, OrganisationFactory, UserFactory
+from tests.servers import asgi_server, server_database_url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -91,3 +93,23 @@ def _fresh_sla_calendars() -> None:
     from escalation.services import forget_calendars
 
     forget_calendars()
+
+
+@pytest.fixture
+def chat_server(transactional_db: None, settings: Any) -> Iterator[str]:
+    """The server, and this process on the same Redis channel layer: replies posted here
+    through the service layer reach the server's sockets."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [settings.REDIS_URL]},
+        }
+    }
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": server_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "THROTTLE_CHAT_START": "10000/min",
+    }
+    with asgi_server(env) as base:
+        yield base

@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.servers import asgi_server, server_database_url
-
 PROTOCOL = "pengaduan.chat.v1"
-
-
-@pytest.fixture
-def chat_server(transactional_db: None, settings: Any) -> Iterator[str]:
-    """The server, and this process on the same Redis channel layer: replies posted here
-    through the service layer reach the server's sockets."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL]},
-        }
-    }
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": server_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "THROTTLE_CHAT_START": "10000/min",
-    }
-    with asgi_server(env) as base:
-        yield base
 
 
 @dataclass
