@@ -8,9 +8,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -203,6 +210,8 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ticket = self.get_object(request, object_id)
         context = extra_context or {}
         if ticket is not None:
+            last = ticket.messages.order_by("-pk").values_list("pk", flat=True).first()
+            context["last_message_id"] = last or 0
             context["ticket_transitions"] = [
                 {
                     "name": t.name,
@@ -228,6 +237,7 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 view(self.assign_to_me_view),
                 name="complaints_ticket_assign_to_me",
             ),
+            path("<path:object_id>/live/", view(self.live_view), name="complaints_ticket_live"),
             *super().get_urls(),
         ]
 
@@ -307,6 +317,38 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 % {"warning": closed.check.warning, "others": others},
                 messages.WARNING,
             )
+
+    def live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """What the open ticket page adds when the socket says something changed: its
+        state, and the messages after `after` (a message id), as JSON for textContent."""
+        ticket = get_object_or_404(self.get_queryset(request), pk=object_id)
+        after = request.GET.get("after", "0")
+        newer = ticket.messages.filter(pk__gt=int(after) if after.isdigit() else 0)
+        rows = newer.select_related("author").order_by("pk")[:100]
+        return JsonResponse(
+            {
+                "ticket": {
+                    "status": ticket.get_status_display(),
+                    "version": ticket.version,
+                    "escalation_level": ticket.escalation_level,
+                },
+                "messages": [
+                    {
+                        "id": m.pk,
+                        "at": timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
+                        "direction": m.direction,
+                        "channel": m.get_channel_display(),
+                        "author": m.author.get_username()
+                        if m.author
+                        else m.get_author_kind_display(),
+                        "internal": m.is_internal,
+                        "body": m.body,
+                        "delivery": m.delivery_status,
+                    }
+                    for m in rows
+                ],
+            }
+        )
 
     def assign_to_me_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":

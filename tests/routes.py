@@ -84,6 +84,7 @@ ROUTES: dict[str, str] = {
     "admin/(?P<url>.*)$": "agent",
     "admin/complaints/ticket/<path:object_id>/transition/<str:name>/": "agent",
     "admin/complaints/ticket/<path:object_id>/assign-to-me/": "agent",
+    "admin/complaints/ticket/<path:object_id>/live/": "agent",
     "admin/partners/organisation/performance/": "supervisor",
 }
 

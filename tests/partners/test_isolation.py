@@ -178,6 +178,7 @@ def site_attempts(world: World) -> Iterator[tuple[str, str, set[int]]]:
             yield "get", path, {302}
     for extra in ("transition/resolve/", "assign-to-me/"):
         yield "post", f"/admin/complaints/ticket/{world.theirs.pk}/{extra}", {302}
+    yield "get", f"/admin/complaints/ticket/{world.theirs.pk}/live/", {302}
     yield "get", "/admin/partners/organisation/performance/", {302}
     yield "get", f"/admin/autocomplete/?term={CANARY}", {302}
 

@@ -1,0 +1,83 @@
+"""The agents' ticket page in a real browser (issue: the agent workspace): an agent has a
+ticket open; a new WhatsApp message for it appears within 2 seconds without a reload,
+shown as text; a second agent opening it is shown to the first, and the first to it.
+Screenshots go to test-results/ when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from playwright.sync_api import expect
+
+from complaints import services
+from complaints.choices import AuthorKind, Channel
+from complaints.models import Ticket
+from tests.browser import browser_page
+from tests.factories import CitizenFactory
+from tests.results import RESULTS
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+PAYLOAD = "Air sudah mengalir? <img src=x onerror=__xss('live')>"
+
+
+def sign_in(context: Any, base: str, user: Any) -> None:
+    session = Client()
+    session.force_login(user)
+    cookie = session.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
+
+
+def _citizen_writes(ticket: Ticket) -> None:
+    try:
+        services.post_message(
+            ticket=ticket, body=PAYLOAD, author_kind=AuthorKind.CITIZEN, channel=Channel.WHATSAPP
+        )
+    finally:
+        connection.close()
+
+
+@contextmanager
+def screenshots_on_failure(*pages: Any) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        RESULTS.mkdir(exist_ok=True)
+        for n, page in enumerate(pages):
+            page.screenshot(path=str(RESULTS / f"agent-browser-{n}.png"), full_page=True)
+        raise
+
+
+def test_a_new_message_appears_live_and_agents_see_each_other(
+    chat_server: str, agent: Any, other_agent: Any
+) -> None:
+    ticket = services.open_ticket(
+        citizen=CitizenFactory(), channel=Channel.WHATSAPP, subject="Air mati", body="Tiga hari."
+    )
+    url = f"{chat_server}/{settings.ADUAN_ADMIN_URL}complaints/ticket/{ticket.pk}/change/"
+    with browser_page(chat_server) as (page, traps):
+        sign_in(page.context, chat_server, agent)
+        second_context = page.context.browser.new_context()
+        second = second_context.new_page()
+        with screenshots_on_failure(page, second):
+            page.goto(url)
+            expect(page.locator("#live-state")).to_have_text("Live", timeout=10_000)
+            with ThreadPoolExecutor(1) as citizen_side:  # as a webhook's worker would
+                citizen_side.submit(_citizen_writes, ticket).result()
+            shown = page.locator("#live-messages li .live-body")
+            expect(shown).to_have_text([PAYLOAD], timeout=2_000)  # as text, within 2 s
+
+            sign_in(second_context, chat_server, other_agent)
+            second.goto(url)
+            expect(second.locator("#live-state")).to_have_text("Live", timeout=10_000)
+            expect(page.locator("#live-presence")).to_contain_text("agent-2", timeout=2_000)
+            expect(second.locator("#live-presence")).to_contain_text("agent-1", timeout=2_000)
+            second_context.close()
+            expect(page.locator("#live-presence")).to_be_hidden(timeout=5_000)
+    traps.assert_clean()
