@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Least
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -18,10 +22,12 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from complaints import selectors, services
+from complaints.choices import Status
 from complaints.exceptions import CONFLICT_ERRORS
 from complaints.models import Category, ChannelIdentity, Citizen, Message, Ticket, TicketEvent
 from complaints.numbers import normalise_number
@@ -101,23 +107,98 @@ class TransitionForm(forms.Form):
     despite_closure = forms.BooleanField(required=False)
 
 
+AT_RISK = 60  # minutes before a due time when the queue shows a ticket at risk
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = gettext_lazy("assigned")
+    parameter_name = "assigned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("mine", gettext_lazy("To me")), ("nobody", gettext_lazy("Unassigned"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        if self.value() == "mine":
+            return queryset.filter(assignee_id=request.user.pk)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+class SLAFilter(admin.SimpleListFilter):
+    title = gettext_lazy("SLA")
+    parameter_name = "sla"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("breached", gettext_lazy("Breached")),
+            ("at_risk", gettext_lazy("At risk")),
+            ("paused", gettext_lazy("Paused")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        now = timezone.now()
+        if self.value() == "breached":
+            return queryset.filter(Q(sla_due__lt=now))  # annotated by with_sla_due
+        if self.value() == "at_risk":
+            return queryset.filter(
+                Q(sla_due__gte=now, sla_due__lt=now + timedelta(minutes=AT_RISK))
+            )
+        if self.value() == "paused":
+            return queryset.filter(status__in=Status.open_states()).exclude(sla_paused_reason="")
+        return queryset
+
+
+def with_sla_due(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """`sla_due`: the next due time of an open ticket (its first response while none was
+    made, its resolution), for the queue's order and badges; None when nothing runs."""
+    first = Case(
+        When(first_response_at__isnull=True, then=F("first_response_due_at")),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+    due = Least(
+        Coalesce(first, F("resolution_due_at")),
+        Coalesce(F("resolution_due_at"), first),
+        output_field=DateTimeField(),
+    )
+    return tickets.annotate(
+        sla_due=Case(
+            When(status__in=Status.open_states(), then=due),
+            default=Value(None),
+            output_field=DateTimeField(),
+        )
+    )
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = TicketChangeForm
     change_form_template = "admin/complaints/ticket/change_form.html"
     list_display = [
         "number",
+        "sla",
         "subject",
         "citizen",
         "channel",
         "status",
         "priority",
-        "assignee",
         "escalation_level",
+        "assignee",
+        "partner",
         "created_at",
     ]
-    list_filter = ["status", "channel", "priority", "category", "escalation_level"]
-    list_select_related = ["citizen", "assignee"]
+    list_filter = [
+        MineFilter,
+        "status",
+        SLAFilter,
+        "channel",
+        "priority",
+        "category",
+        "escalation_level",
+        "partner",
+    ]
+    list_select_related = ["citizen", "assignee", "partner"]
     search_fields = ["number", "subject", "citizen__name", "citizen__phone", "citizen__email"]
     readonly_fields = [
         "number",
@@ -158,17 +239,60 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     inlines = [MessageInline, TicketEventInline]
 
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        """Most urgent first: the nearest due time, then the newest."""
+        return [F("sla_due").asc(nulls_last=True), "-created_at"]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return selectors.tickets_visible_to(request.user).select_related(
-            "citizen", "assignee", "category", "partner", "channel_account", "merged_into"
+        return with_sla_due(
+            selectors.tickets_visible_to(request.user).select_related(
+                "citizen", "assignee", "category", "partner", "channel_account", "merged_into"
+            )
         )
+
+    @admin.display(description=gettext_lazy("SLA"), ordering="sla_due")
+    def sla(self, ticket: Ticket) -> str:
+        """Time left, at risk, breached, or paused (and why), as a badge."""
+        due = getattr(ticket, "sla_due", None)
+        if ticket.status in Status.open_states() and ticket.sla_paused_reason and due is None:
+            return format_html(
+                '<span class="sla sla-paused" title="{}">{}</span>',
+                ticket.sla_paused_reason,
+                _("paused"),
+            )
+        if due is None:
+            return "—"
+        left = due - timezone.now()
+        minutes = int(left.total_seconds() // 60)
+        if minutes < 0:
+            return format_html(
+                '<span class="sla sla-breached">{}</span>',
+                _("breached %(t)s ago") % {"t": _span(-minutes)},
+            )
+        kind = "sla-risk" if minutes < AT_RISK else "sla-ok"
+        return format_html(
+            '<span class="sla {}">{}</span>', kind, _("%(t)s left") % {"t": _span(minutes)}
+        )
+
+    class Media:
+        css = {"all": ["complaints/ticket.css"]}
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
     ) -> tuple[QuerySet[Ticket], bool]:
-        if number := normalise_number(search_term):  # tolerant: lower case, I/L/O
+        """By number (tolerant: lower case, I/L/O), else by subject and the citizen's
+        name, phone and email, and on PostgreSQL by the words of any message (full-text,
+        through the `message_body_search` index)."""
+        if number := normalise_number(search_term):
             return queryset.filter(number=number), False
-        return super().get_search_results(request, queryset, search_term)
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip() and connection.vendor == "postgresql":
+            query = SearchQuery(search_term, config="simple", search_type="websearch")
+            said = Message.objects.annotate(words=SearchVector("body", config="simple")).filter(
+                ticket=OuterRef("pk"), words=query
+            )
+            found = found | queryset.filter(Exists(said))
+        return found, duplicates
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets are opened by channels and the API, numbered at once
@@ -379,6 +503,14 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             self.message_user(request, _("Not allowed: %s") % exc, messages.ERROR)
         else:
             self.message_user(request, success, messages.SUCCESS)
+
+
+def _span(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d}"
+    return f"{minutes // (24 * 60)} d"
 
 
 class ChannelIdentityInline(admin.TabularInline):  # type: ignore[type-arg]
