@@ -276,6 +276,7 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     class Media:
         css = {"all": ["complaints/ticket.css"]}
+        js = ["complaints/queue.js"]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str

@@ -81,3 +81,28 @@ def test_a_new_message_appears_live_and_agents_see_each_other(
             second_context.close()
             expect(page.locator("#live-presence")).to_be_hidden(timeout=5_000)
     traps.assert_clean()
+
+
+def _opened() -> Ticket:
+    try:
+        return services.open_ticket(
+            citizen=CitizenFactory(), channel=Channel.WHATSAPP, subject="Baru", body="Tolong."
+        )
+    finally:
+        connection.close()
+
+
+def test_the_queue_announces_new_tickets_live(chat_server: str, agent: Any) -> None:
+    with browser_page(chat_server) as (page, traps):
+        sign_in(page.context, chat_server, agent)
+        with screenshots_on_failure(page):
+            before = services.open_ticket(
+                citizen=CitizenFactory(), channel=Channel.WHATSAPP, subject="Lama", body="Lama."
+            )
+            page.goto(f"{chat_server}/{settings.ADUAN_ADMIN_URL}complaints/ticket/")
+            expect(page.locator("#result_list")).to_contain_text(before.number)
+            page.wait_for_selector("#result_list[data-live=on]")  # its socket is open
+            with ThreadPoolExecutor(1) as channel_side:
+                new = channel_side.submit(_opened).result()
+            expect(page.locator("#queue-live")).to_contain_text(new.number, timeout=2_000)
+    traps.assert_clean()
