@@ -186,8 +186,17 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 reads with a 5 s socket timeout by default, which cuts the
             # layer's 5 s blocking pops (an idle socket's consumer would crash): longer.
+            # Its pools also stop at 100 connections and then fail rather than wait: a
+            # hundred agents' sockets joining their groups at once took them all (500s).
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 1}]
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 1,
+                        "max_connections": env.int("ADUAN_CHANNEL_LAYER_CONNECTIONS", 1000),
+                    }
+                ]
             },
         }
     }
