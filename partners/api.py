@@ -14,7 +14,7 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,13 @@ from complaints.roles import Role, partner_organisation_ids, role_of
 from escalation.models import Clock, ClockKind
 from partners import services as partners
 from partners.models import Assignment, ConsultRequest
+
+
+class Conflict(APIException):
+    """Not allowed now: the ticket left the organisation, the request is answered."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class IsPartner(BasePermission):
@@ -159,13 +166,17 @@ class ReturnIn(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=2000)
 
 
+class PartnerReadable(KnownQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Lists page by cursor and take no other parameter."""
+
+    @property
+    def query_parameters(self) -> frozenset[str]:  # type: ignore[override]
+        action = getattr(self, "action", None)
+        return frozenset({"cursor", "page_size"}) if action == "list" else frozenset()
+
+
 @extend_schema(tags=["partner"])
-class PartnerTicketViewSet(
-    KnownQueryParameters,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet[Ticket],
-):
+class PartnerTicketViewSet(PartnerReadable, viewsets.GenericViewSet[Ticket]):
     """Tickets your organisation holds now or held before (those read-only)."""
 
     permission_classes = [IsPartner]
@@ -173,10 +184,6 @@ class PartnerTicketViewSet(
     pagination_class = NewestFirst
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
-
-    @property
-    def query_parameters(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset({"cursor", "page_size"}) if self.action == "list" else frozenset()
 
     def get_queryset(self) -> QuerySet[Ticket]:
         user = self.request.user
@@ -206,9 +213,7 @@ class PartnerTicketViewSet(
     def _act(self, request: Request) -> Ticket:
         ticket = self.get_object()
         if not partners.is_current(ticket, request.user):
-            conflict = PermissionDenied("This ticket is no longer with your organisation.")
-            conflict.status_code = status.HTTP_409_CONFLICT
-            raise conflict
+            raise Conflict("This ticket is no longer with your organisation.")
         return ticket
 
     def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
@@ -285,21 +290,12 @@ class AnswerIn(serializers.Serializer[Any]):
 
 
 @extend_schema(tags=["partner"])
-class ConsultViewSet(
-    KnownQueryParameters,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet[ConsultRequest],
-):
+class ConsultViewSet(PartnerReadable, viewsets.GenericViewSet[ConsultRequest]):
     """Questions addressed to your organisation: only the excerpt the agent shared."""
 
     permission_classes = [IsPartner]
     serializer_class = ConsultOut
     pagination_class = NewestAsked
-
-    @property
-    def query_parameters(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset({"cursor", "page_size"}) if self.action == "list" else frozenset()
 
     def get_queryset(self) -> QuerySet[ConsultRequest]:
         return partners.consults_of(self.request.user).select_related("organisation")
@@ -319,7 +315,5 @@ class ConsultViewSet(
         try:
             answered = partners.answer_consult(consult=consult, by=request.user, text=text)
         except partners.ConsultClosed as exc:
-            conflict = PermissionDenied(str(exc))
-            conflict.status_code = status.HTTP_409_CONFLICT
-            raise conflict from exc
+            raise Conflict(str(exc)) from exc
         return Response(ConsultOut(answered).data)

@@ -257,6 +257,20 @@ def assignments_follow(
         _tell("assignment", stay.pk)
 
 
+def _on_timeline(ticket: Ticket, kind: str, *, by: Any, reason: str, **details: Any) -> None:
+    """An event that changes no state (the citizen reads `reason`), pushed to the agents."""
+    record_event(
+        ticket,
+        kind,
+        by=by,
+        from_status=ticket.status,
+        to_status=ticket.status,
+        reason=reason,
+        **details,
+    )
+    broadcast(ticket, "ticket.updated")
+
+
 # --- The partner's actions ------------------------------------------------------------
 
 
@@ -284,17 +298,14 @@ def accept(*, ticket: Ticket, by: Any) -> Assignment:
         return assignment
     assignment.accepted_at, assignment.accepted_by = timezone.now(), by
     assignment.save(update_fields=["accepted_at", "accepted_by"])
-    record_event(
+    sla.partner_updated(ticket, assignment.accepted_at)
+    _on_timeline(
         ticket,
         EventKind.PARTNER_ACCEPTED,
         by=by,
-        from_status=ticket.status,
-        to_status=ticket.status,
         reason=_("%(name)s sedang menangani aduan Anda.") % {"name": assignment.organisation.name},
         data={"partner": assignment.organisation.slug},
     )
-    sla.partner_updated(ticket, assignment.accepted_at)
-    broadcast(ticket, "ticket.updated")
     return assignment
 
 
@@ -436,17 +447,14 @@ def ask(
         due_at=clock.due_at if clock else at + timedelta(minutes=minutes),
         clock=clock,
     )
-    record_event(
+    _on_timeline(
         ticket,
         EventKind.CONSULT_OPENED,
         by=by,
-        from_status=ticket.status,
-        to_status=ticket.status,
         reason=_("Menunggu %(body)s sejak %(since)s.")
         % {"body": organisation.name, "since": _when(at)},
         data={"consult": consult.pk, "organisation": organisation.slug},
     )
-    broadcast(ticket, "ticket.updated")
     _tell("consult", consult.pk)
     return consult
 
@@ -477,17 +485,14 @@ def answer_consult(*, consult: ConsultRequest, by: Any, text: str) -> ConsultReq
     consult.save(update_fields=["answer", "answered_by", "answered_at", "state", "closed_at"])
     sla.stop_clock(consult.clock_id, at)
     ticket = Ticket.objects.get(pk=consult.ticket_id)
-    record_event(
+    _on_timeline(
         ticket,
         EventKind.CONSULT_ANSWERED,
         by=by,
-        from_status=ticket.status,
-        to_status=ticket.status,
         reason=_("%(body)s sudah menjawab.") % {"body": consult.organisation.name},
         note=consult.answer,
         data={"consult": consult.pk, "organisation": consult.organisation.slug},
     )
-    broadcast(ticket, "ticket.updated")
     _tell("consult", consult.pk)
     return consult
 

@@ -74,13 +74,47 @@ class ActionForm(forms.Form):
     text = forms.CharField(required=False, max_length=2000)
 
 
-class PartnerTicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyForPartners(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What every partner-site page shares: members read, and act only through the
+    page's own action views; adding, editing, deleting and the agents' edit history are
+    not theirs; an object that is not theirs is 404 (never "does not exist, perhaps
+    deleted?", which would say something about others')."""
+
+    actions = None
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        raise Http404
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        raise Http404
+
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
+        raise Http404
+
+
+class PartnerTicketAdmin(ReadOnlyForPartners):
     change_form_template = "partner/ticket_change_form.html"
     list_display = ["number", "subject", "status", "priority", "is_current", "dispatched_at"]
     list_filter = ["status", "priority"]
     search_fields = ["=number", "subject"]
     list_per_page = 50
-    actions = None
     readonly_fields = (
         "number",
         "subject",
@@ -108,32 +142,6 @@ class PartnerTicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 Prefetch("partner_assignments", queryset=ours, to_attr="our_assignments")
             )
         )
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.admin_site.has_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.admin_site.has_permission(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # partners act through the four actions, never by editing
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        raise Http404  # partners never delete; whose ticket it is stays unsaid
-
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        raise Http404  # the agents' edit log is theirs
-
-    def _get_obj_does_not_exist_redirect(
-        self, request: HttpRequest, opts: Any, object_id: str
-    ) -> HttpResponse:
-        raise Http404  # not "does not exist, perhaps deleted?": nothing said about others'
 
     # --- What a partner reads ---------------------------------------------------------
 
@@ -253,14 +261,13 @@ ACTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
-class PartnerConsultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PartnerConsultAdmin(ReadOnlyForPartners):
     """Questions to the organisation: the excerpt the agent shared, and nothing of the
     ticket; answered with one form."""
 
     change_form_template = "partner/consult_change_form.html"
     list_display = ["id", "short_question", "state", "asked_at", "due_at"]
     list_filter = ["state"]
-    actions = None
     readonly_fields = (
         "question",
         "excerpt",
@@ -274,32 +281,6 @@ class PartnerConsultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ConsultRequest]:
         return partners.consults_of(request.user)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.admin_site.has_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.admin_site.has_permission(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        raise Http404
-
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        raise Http404
-
-    def _get_obj_does_not_exist_redirect(
-        self, request: HttpRequest, opts: Any, object_id: str
-    ) -> HttpResponse:
-        raise Http404
 
     @admin.display(description=_("Question"))
     def short_question(self, consult: ConsultRequest) -> str:
