@@ -10,8 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -20,6 +19,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -29,57 +29,17 @@ from django.utils.translation import gettext_lazy
 from complaints import selectors, services
 from complaints.choices import Status
 from complaints.exceptions import CONFLICT_ERRORS
-from complaints.models import Category, ChannelIdentity, Citizen, Message, Ticket, TicketEvent
+from complaints.models import (
+    CannedResponse,
+    Category,
+    ChannelIdentity,
+    Citizen,
+    HandoverNote,
+    Message,
+    Ticket,
+)
 from complaints.numbers import normalise_number
 from partners.models import Organisation
-
-
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class MessageInline(ReadOnlyInline):
-    model = Message
-    verbose_name_plural = gettext_lazy("Conversation")
-    fields = readonly_fields = (
-        "created_at",
-        "direction",
-        "channel",
-        "author_kind",
-        "author",
-        "is_internal",
-        "body",
-        "delivery_status",
-    )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
-        return super().get_queryset(request).select_related("author")
-
-
-class TicketEventInline(ReadOnlyInline):
-    model = TicketEvent
-    verbose_name_plural = gettext_lazy("History")
-    fields = readonly_fields = (
-        "created_at",
-        "kind",
-        "from_status",
-        "to_status",
-        "actor",
-        "actor_role",
-        "public_reason",
-        "internal_note",
-    )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
-        return super().get_queryset(request).select_related("actor")
 
 
 class TicketChangeForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -107,7 +67,18 @@ class TransitionForm(forms.Form):
     despite_closure = forms.BooleanField(required=False)
 
 
-AT_RISK = 60  # minutes before a due time when the queue shows a ticket at risk
+class ReplyForm(forms.Form):
+    body = forms.CharField(max_length=4000)
+    mode = forms.ChoiceField(choices=[("reply", "reply"), ("note", "note")])
+    # The status block goes with every reply to the citizen unless this is ticked.
+    without_status = forms.BooleanField(required=False)
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(max_length=2000)
+
+
+AT_RISK = int(selectors.AT_RISK.total_seconds() // 60)  # minutes: the queue's "at risk"
 
 
 class MineFilter(admin.SimpleListFilter):
@@ -139,7 +110,7 @@ class SLAFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         now = timezone.now()
         if self.value() == "breached":
-            return queryset.filter(Q(sla_due__lt=now))  # annotated by with_sla_due
+            return queryset.filter(Q(sla_due__lt=now))  # annotated by selectors.with_sla_due
         if self.value() == "at_risk":
             return queryset.filter(
                 Q(sla_due__gte=now, sla_due__lt=now + timedelta(minutes=AT_RISK))
@@ -147,28 +118,6 @@ class SLAFilter(admin.SimpleListFilter):
         if self.value() == "paused":
             return queryset.filter(status__in=Status.open_states()).exclude(sla_paused_reason="")
         return queryset
-
-
-def with_sla_due(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """`sla_due`: the next due time of an open ticket (its first response while none was
-    made, its resolution), for the queue's order and badges; None when nothing runs."""
-    first = Case(
-        When(first_response_at__isnull=True, then=F("first_response_due_at")),
-        default=Value(None),
-        output_field=DateTimeField(),
-    )
-    due = Least(
-        Coalesce(first, F("resolution_due_at")),
-        Coalesce(F("resolution_due_at"), first),
-        output_field=DateTimeField(),
-    )
-    return tickets.annotate(
-        sla_due=Case(
-            When(status__in=Status.open_states(), then=due),
-            default=Value(None),
-            output_field=DateTimeField(),
-        )
-    )
 
 
 @admin.register(Ticket)
@@ -237,14 +186,13 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             },
         ),
     ]
-    inlines = [MessageInline, TicketEventInline]
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
         """Most urgent first: the nearest due time, then the newest."""
         return [F("sla_due").asc(nulls_last=True), "-created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return with_sla_due(
+        return selectors.with_sla_due(
             selectors.tickets_visible_to(request.user).select_related(
                 "citizen", "assignee", "category", "partner", "channel_account", "merged_into"
             )
@@ -347,7 +295,19 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 for t in selectors.available_transitions(ticket, request.user)
             ]
             context["partners"] = Organisation.objects.filter(is_active=True)
+            context |= self._workspace(request, ticket)
         return super().change_view(request, object_id, form_url, context)
+
+    def _workspace(self, request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+        """The ticket page's thread, composer and merge suggestions."""
+        canned = CannedResponse.objects.filter(is_active=True)
+        return {
+            "thread": selectors.thread(ticket),
+            "canned": [(c.title, services.fill(c.body, ticket)) for c in canned],
+            "status_block": services.status_block(ticket),
+            "reply_public": services.reply_is_public(ticket),
+            "duplicates": selectors.likely_duplicates(ticket, request.user),
+        }
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -363,6 +323,12 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 name="complaints_ticket_assign_to_me",
             ),
             path("<path:object_id>/live/", view(self.live_view), name="complaints_ticket_live"),
+            path("<path:object_id>/reply/", view(self.reply_view), name="complaints_ticket_reply"),
+            path(
+                "<path:object_id>/escalate/",
+                view(self.escalate_view),
+                name="complaints_ticket_escalate",
+            ),
             *super().get_urls(),
         ]
 
@@ -475,6 +441,51 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             }
         )
 
+    def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The composer: a reply on the citizen's channel (with the status block unless
+        the agent ticked to leave it out) or an internal note."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = self._ticket_for_action(request, object_id)
+        form = ReplyForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("Not sent: %s") % form.errors.as_text(), messages.ERROR)
+            return self._back(ticket)
+        data = form.cleaned_data
+        internal = data["mode"] == "note"
+        channel = ticket.get_channel_display()
+        done = _("Note added.") if internal else _("Reply queued on %s.") % channel
+        self._run(
+            request,
+            lambda: services.reply(
+                ticket=ticket,
+                by=request.user,
+                body=data["body"],
+                internal=internal,
+                with_status=not data["without_status"],
+            ),
+            done,
+        )
+        return self._back(ticket)
+
+    def escalate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Raise the ticket one escalation level, saying why (nothing else changes)."""
+        from escalation import services as sla  # the escalation app depends on this one
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = self._ticket_for_action(request, object_id)
+        form = EscalateForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("Not escalated: say why."), messages.ERROR)
+            return self._back(ticket)
+        self._run(
+            request,
+            lambda: sla.escalate(ticket, by=request.user, reason=form.cleaned_data["reason"]),
+            _("Escalated to level %s.") % (ticket.escalation_level + 1),
+        )
+        return self._back(ticket)
+
     def assign_to_me_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -539,3 +550,64 @@ class CitizenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name", "is_active"]
     search_fields = ["code", "name"]
+
+
+class CannedResponseForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = CannedResponse
+        fields = ["title", "body", "is_active"]
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        try:
+            services.placeholders_in(body)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["body"]) from exc
+        return body
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = CannedResponseForm
+    list_display = ["title", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["title", "body"]
+
+
+class HandoverForm(forms.Form):
+    body = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+@admin.register(HandoverNote)
+class HandoverNoteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Shift handover: the team's open tickets by agent, the notes the previous shift left
+    for this one, and a note for the next shift."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a note is what was said at the time
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:complaints_handovernote_changelist"))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = HandoverForm(request.POST or None)
+        if request.method == "POST" and self.has_add_permission(request) and form.is_valid():
+            services.write_handover_note(by=request.user, body=form.cleaned_data["body"])
+            self.message_user(request, _("Note left for the next shift."), messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Shift handover"),
+            "opts": self.model._meta,
+            "handover": selectors.handover(timezone.now()),
+            "form": form,
+            "can_write": self.has_add_permission(request),
+        }
+        return TemplateResponse(request, "admin/complaints/handover.html", context)

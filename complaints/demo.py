@@ -12,7 +12,7 @@ from django.db import transaction
 from channels_ingest.models import ACCOUNT_KINDS, ChannelAccount
 from complaints import services
 from complaints.choices import Channel, Priority
-from complaints.models import Category
+from complaints.models import CannedResponse, Category
 from complaints.roles import AGENTS_GROUP, SUPERVISORS_GROUP, ensure_role_groups
 from escalation.models import BusinessCalendar, EscalationContact, Holiday, SLAPolicy
 from partners.models import MemberRole, Membership, Organisation, OrganisationKind, ServiceArea
@@ -32,6 +32,23 @@ SLA_WINDOWS = {
     Priority.NORMAL: (240, 4320, 480, "jam-kerja"),
     Priority.LOW: (480, 10080, 1440, "jam-kerja"),
 }
+CANNED_RESPONSES = [
+    (
+        "Sedang dicek",
+        "Yth. {citizen_name}, pengaduan {ticket_number} sedang kami periksa. Kami kabari "
+        "paling lambat {due_at}.",
+    ),
+    (
+        "Mohon data tambahan",
+        "Yth. {citizen_name}, untuk menindaklanjuti pengaduan {ticket_number} kami memerlukan "
+        "foto resep atau bukti pendukung. Silakan balas pesan ini.",
+    ),
+    (
+        "Diteruskan ke mitra",
+        "Pengaduan {ticket_number} sudah kami teruskan ke mitra yang menangani. Kami pantau "
+        "sampai selesai.",
+    ),
+]
 DEMO_SECRET = "demo-secret"  # noqa: S105 - demo channel accounts only, printed as such
 DEMO_VERIFY_TOKEN = "demo-verify-token"  # noqa: S105
 DEMO_MAILBOX = "pengaduan@aduan.example"
@@ -61,6 +78,8 @@ def load_demo(today: date) -> list[str]:
         Category.objects.update_or_create(
             code=code, defaults={"name": name, "description": description}
         )
+    for title, body in CANNED_RESPONSES:
+        CannedResponse.objects.get_or_create(title=title, defaults={"body": body})
     _partners()
     _calendars(today)
     _channel_accounts()

@@ -310,3 +310,39 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.score}"
+
+
+class CannedResponse(models.Model):
+    """A prepared reply agents pick in the composer; placeholders are filled per ticket:
+    {citizen_name}, {ticket_number}, {due_at}, {status}."""
+
+    title = models.CharField(max_length=120, unique=True)
+    body = models.TextField(
+        help_text=_("Placeholders: {citizen_name} {ticket_number} {due_at} {status}")
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class HandoverNote(models.Model):
+    """What one shift tells the next: written by an agent for the shift that starts at
+    `shift_start`, read at handover beside the team's open tickets."""
+
+    shift_start = models.DateTimeField(db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-shift_start", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.shift_start:%Y-%m-%d %H:%M}: {self.body[:40]}"

@@ -85,6 +85,8 @@ ROUTES: dict[str, str] = {
     "admin/complaints/ticket/<path:object_id>/transition/<str:name>/": "agent",
     "admin/complaints/ticket/<path:object_id>/assign-to-me/": "agent",
     "admin/complaints/ticket/<path:object_id>/live/": "agent",
+    "admin/complaints/ticket/<path:object_id>/reply/": "agent",
+    "admin/complaints/ticket/<path:object_id>/escalate/": "agent",
     "admin/partners/organisation/performance/": "supervisor",
 }
 
@@ -100,6 +102,8 @@ ADMIN_MODELS: dict[str, str] = {
     "complaints/ticket": "agent",
     "complaints/citizen": "agent",
     "complaints/category": "agent",
+    "complaints/cannedresponse": "agent",
+    "complaints/handovernote": "agent",
     "channels_ingest/channelaccount": "supervisor",
     "channels_ingest/delivery": "supervisor",
     "escalation/businesscalendar": "supervisor",

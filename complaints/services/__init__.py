@@ -11,6 +11,7 @@ from complaints.services.citizens import (
     identify_citizens,
     register_citizen,
 )
+from complaints.services.handover import write_handover_note
 from complaints.services.lifecycle import (
     assign_ticket,
     change_ticket_details,
@@ -29,6 +30,7 @@ from complaints.services.messages import (
     post_replies,
 )
 from complaints.services.ratings import rate_ticket
+from complaints.services.replies import fill, placeholders_in, reply, reply_is_public, status_block
 
 __all__ = [
     "NewAttachment",
@@ -39,15 +41,21 @@ __all__ = [
     "assign_ticket",
     "change_ticket_details",
     "close_resolved_tickets",
+    "fill",
     "identify_citizen",
     "identify_citizens",
     "open_conversations",
     "open_ticket",
     "open_ticket_once",
     "open_tickets",
+    "placeholders_in",
     "post_message",
     "post_replies",
     "rate_ticket",
     "register_citizen",
+    "reply",
+    "reply_is_public",
+    "status_block",
     "transition_ticket",
+    "write_handover_note",
 ]

@@ -78,7 +78,7 @@ ADUAN_CHANNEL_ACCOUNT_CACHE_SECONDS = env.float("ADUAN_CHANNEL_ACCOUNT_CACHE_SEC
 
 # --- Applications -----------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.AduanAdminConfig",  # django.contrib.admin, with the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -274,6 +274,12 @@ ADUAN_CRITICAL_REPEAT_MINUTES = env.int("ADUAN_CRITICAL_REPEAT_MINUTES", default
 # Escalations are also POSTed here (JSON, signed with HMAC-SHA256 over "timestamp.body").
 ADUAN_ESCALATION_WEBHOOK_URL = env.str("ADUAN_ESCALATION_WEBHOOK_URL", default="")
 ADUAN_ESCALATION_WEBHOOK_SECRET = env.str("ADUAN_ESCALATION_WEBHOOK_SECRET", default="")
+
+# --- Agents' workspace -------------------------------------------------------------------
+# Who holds a ticket, in the status block of public replies, when no partner does.
+ADUAN_TEAM_NAME = env.str("ADUAN_TEAM_NAME", default="Tim Pengaduan")
+# When the agents' shifts start (local time, 24-hour clock): the handover page's shifts.
+ADUAN_SHIFT_STARTS = env.list("ADUAN_SHIFT_STARTS", default=["07:00", "15:00", "23:00"])
 
 # --- Email ------------------------------------------------------------------------------
 # Mail out goes through Django's email backend: SMTP when EMAIL_HOST is set, otherwise

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from complaints import services
 from complaints.choices import AuthorKind, Channel
-from complaints.models import Ticket
+from complaints.models import CannedResponse, Ticket
 from tests.browser import browser_page
 from tests.factories import CitizenFactory
 from tests.results import RESULTS
@@ -71,7 +71,8 @@ def test_a_new_message_appears_live_and_agents_see_each_other(
             with ThreadPoolExecutor(1) as citizen_side:  # as a webhook's worker would
                 citizen_side.submit(_citizen_writes, ticket).result()
             shown = page.locator("#live-messages li .live-body")
-            expect(shown).to_have_text([PAYLOAD], timeout=2_000)  # as text, within 2 s
+            # The thread as the page opened, then the new message: as text, within 2 s.
+            expect(shown).to_have_text(["Tiga hari.", PAYLOAD], timeout=2_000)
 
             sign_in(second_context, chat_server, other_agent)
             second.goto(url)
@@ -105,4 +106,50 @@ def test_the_queue_announces_new_tickets_live(chat_server: str, agent: Any) -> N
             with ThreadPoolExecutor(1) as channel_side:
                 new = channel_side.submit(_opened).result()
             expect(page.locator("#queue-live")).to_contain_text(new.number, timeout=2_000)
+    traps.assert_clean()
+
+
+def test_the_composer_fills_a_canned_response_and_sends_it_with_the_status_block(
+    chat_server: str, agent: Any
+) -> None:
+    ticket = services.open_ticket(
+        citizen=CitizenFactory(name="Sari"), channel=Channel.WHATSAPP, subject="Air", body="Mati."
+    )
+    CannedResponse.objects.create(
+        title="Sapa", body="Halo {citizen_name}, {ticket_number} dicek."
+    )
+    url = f"{chat_server}/{settings.ADUAN_ADMIN_URL}complaints/ticket/{ticket.pk}/change/"
+    with browser_page(chat_server) as (page, traps):
+        sign_in(page.context, chat_server, agent)
+        with screenshots_on_failure(page):
+            page.goto(url)
+            page.select_option("#canned-response", label="Sapa")
+            filled = f"Halo Sari, {ticket.number} dicek."
+            expect(page.locator("#reply-body")).to_have_value(filled)
+            page.check("input[name=mode][value=note]")
+            expect(page.locator("#status-block-part")).to_be_hidden()
+            page.check("input[name=mode][value=reply]")
+            expect(page.locator("#status-block")).to_contain_text(
+                f"Status pengaduan {ticket.number}"
+            )
+            page.click("#reply-form button[type=submit]")
+            last = page.locator("#live-messages li.live-message .live-body").last
+            expect(last).to_contain_text(filled)
+            expect(last).to_contain_text("Langkah berikut:")
+    traps.assert_clean()
+
+
+def test_the_dashboard_draws_its_charts(chat_server: str, agent: Any) -> None:
+    services.open_ticket(
+        citizen=CitizenFactory(), channel=Channel.WHATSAPP, subject="Air", body="Mati."
+    )
+    with browser_page(chat_server) as (page, traps):
+        sign_in(page.context, chat_server, agent)
+        with screenshots_on_failure(page):
+            page.goto(f"{chat_server}/{settings.ADUAN_ADMIN_URL}")
+            expect(page.locator("#figure-open")).to_have_text("1")
+            expect(page.locator(".aduan-chart[data-series=open_by_status] svg rect")).to_have_count(
+                5
+            )
+            expect(page.locator(".aduan-chart[data-series=per_day] svg rect")).to_have_count(14)
     traps.assert_clean()
