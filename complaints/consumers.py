@@ -26,6 +26,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
+from complaints.live import CancellableReceive
 from complaints.models import Ticket
 from complaints.roles import STAFF_ROLES, role_of
 from complaints.services.common import QUEUE_GROUP
@@ -57,7 +58,7 @@ class AgentGate:
         return None
 
 
-class AgentConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+class AgentConsumer(CancellableReceive, AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     async def connect(self) -> None:
         self.watching: set[int] = set()
         self.states: dict[int, str] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -66,6 +67,14 @@ MAX_SENDS = 4
 MAX_WAITING = 20_000
 
 
+# A round that fails (Redis down, or a connection left stale by a Redis restart) is tried
+# again after a pause doubling up to RETRY_CAP seconds; events older than MAX_AGE are then
+# dropped: a page that missed them reads them over REST when its socket comes back.
+RETRY_FIRST = 0.2
+RETRY_CAP = 5.0
+MAX_AGE = 120.0
+
+
 class _Outbox:
     """A loop's events waiting to be sent, sent in rounds: each round asks Redis at once
     which of its groups anyone listens to (one pipelined round trip) and sends only to
@@ -74,29 +83,47 @@ class _Outbox:
 
     def __init__(self, layer: Any) -> None:
         self.layer = layer
-        self.waiting: list[tuple[str, dict[str, Any]]] = []
+        self.waiting: list[tuple[str, dict[str, Any], float]] = []
         self.sending = False
         self.dropped = 0
 
     def add(self, groups: list[str], event: dict[str, Any]) -> None:
-        self.waiting.extend((group, event) for group in groups)
-        if len(self.waiting) > MAX_WAITING:
-            self.dropped += len(self.waiting) - MAX_WAITING
-            del self.waiting[: len(self.waiting) - MAX_WAITING]
+        now = time.monotonic()
+        self.waiting.extend((group, event, now) for group in groups)
+        self._bound()
         if not self.sending:
             self.sending = True
             asyncio.get_running_loop().create_task(self._send_all())
 
+    def _bound(self) -> None:
+        if len(self.waiting) > MAX_WAITING:
+            self.dropped += len(self.waiting) - MAX_WAITING
+            del self.waiting[: len(self.waiting) - MAX_WAITING]
+
     async def _send_all(self) -> None:
+        pause = RETRY_FIRST
         try:
             while self.waiting:
                 round_, self.waiting = self.waiting, []
                 try:
-                    await self._send(round_)
+                    await self._send([(group, event) for group, event, _at in round_])
+                    pause = RETRY_FIRST
                 except Exception as exc:
-                    logger.error("live push of %d events failed: %r", len(round_), exc)
+                    logger.warning(
+                        "live push of %d events failed (%r); again in %.1f s",
+                        len(round_),
+                        exc,
+                        pause,
+                    )
+                    oldest = time.monotonic() - MAX_AGE
+                    kept = [item for item in round_ if item[2] >= oldest]
+                    self.dropped += len(round_) - len(kept)
+                    self.waiting = kept + self.waiting
+                    self._bound()
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RETRY_CAP)
                 if self.dropped:
-                    logger.error("live push: %d events dropped, Redis too slow", self.dropped)
+                    logger.error("live push: %d events dropped, Redis unreachable", self.dropped)
                     self.dropped = 0
         finally:
             self.sending = False
@@ -161,3 +188,49 @@ class LiveServer:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         serve_from(asyncio.get_running_loop())
         return await self.app(scope, receive, send)
+
+
+# How often, and how many times, a consumer's channel-layer receive is cancelled again
+# when it outlives its first cancellation.
+RECANCEL_SECONDS = 0.5
+RECANCEL_TIMES = 20
+
+
+class CancellableReceive:
+    """For consumers: the channel-layer receive stops when the consumer does.
+
+    Channels cancels a consumer's pending `receive` when the socket closes and waits for
+    it. After a Redis restart, redis-py (through its retry of a blocking pop) can swallow
+    that cancellation and go on popping: the consumer then never finishes, and the
+    server's graceful shutdown waits for it forever. Here the receive runs in a task of
+    its own; the consumer's wait on it ends at once when cancelled, and the task is
+    cancelled again until it really stops (it holds a Redis connection meanwhile).
+    """
+
+    @property
+    def channel_receive(self) -> Any:
+        return self._receive_until_cancelled
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Any) -> None:
+        self._layer_receive = receive
+
+    async def _receive_until_cancelled(self) -> Any:
+        task = asyncio.ensure_future(self._layer_receive())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.cancel()
+            asyncio.get_running_loop().create_task(_cancel_until_done(task))
+            raise
+
+
+async def _cancel_until_done(task: asyncio.Future[Any]) -> None:
+    for _attempt in range(RECANCEL_TIMES):
+        await asyncio.wait({task}, timeout=RECANCEL_SECONDS)
+        if task.done():
+            if not task.cancelled() and task.exception() is not None:
+                logger.debug("channel-layer receive ended with %r", task.exception())
+            return
+        task.cancel()
+    logger.error("a channel-layer receive outlived %d cancellations", RECANCEL_TIMES)

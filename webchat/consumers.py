@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from complaints.live import CancellableReceive
 from complaints.roles import Role, role_of
 from complaints.selectors import tickets_visible_to
 from webchat import services
@@ -41,7 +42,7 @@ CLOSE_NO_HELLO = 4408
 CLOSE_ABUSE = 4429
 
 
-class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+class ChatConsumer(CancellableReceive, AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     conversation: Conversation
     role: str
     group: str

@@ -115,9 +115,7 @@ def test_the_composer_fills_a_canned_response_and_sends_it_with_the_status_block
     ticket = services.open_ticket(
         citizen=CitizenFactory(name="Sari"), channel=Channel.WHATSAPP, subject="Air", body="Mati."
     )
-    CannedResponse.objects.create(
-        title="Sapa", body="Halo {citizen_name}, {ticket_number} dicek."
-    )
+    CannedResponse.objects.create(title="Sapa", body="Halo {citizen_name}, {ticket_number} dicek.")
     url = f"{chat_server}/{settings.ADUAN_ADMIN_URL}complaints/ticket/{ticket.pk}/change/"
     with browser_page(chat_server) as (page, traps):
         sign_in(page.context, chat_server, agent)
