@@ -46,3 +46,42 @@ def test_the_live_view_gives_the_newer_messages_as_data(agent: Any) -> None:
     assert [m["body"] for m in data["messages"]] == ["<b>Dua</b>"]  # raw: the page sets text
     assert staff.get("/admin/complaints/ticket/999999/live/").status_code == 404
     assert Client().get(f"/admin/complaints/ticket/{ticket.pk}/live/").status_code == 302
+
+
+def test_every_admin_changelist_and_the_workspace_pages_carry_the_policy(
+    supervisor: Any,
+) -> None:
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    root = User.objects.create_superuser("root", password="x")
+    staff = Client()
+    staff.force_login(root)
+    pages = [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+    assert "/admin/complaints/handovernote/" in pages
+    for path in pages:
+        response = staff.get(path)
+        assert response.status_code == 200, path
+        assert response["Content-Security-Policy"] == POLICY, path
+
+
+def test_what_citizens_and_agents_wrote_is_shown_as_text_on_the_workspace_pages(
+    agent: Any,
+) -> None:
+    payload = "<img src=x onerror=alert(1)>"
+    ticket = TicketFactory(subject=payload)
+    services.post_message(ticket=ticket, body=payload, author_kind=AuthorKind.CITIZEN)
+    services.write_handover_note(by=agent, body=payload)
+    staff = Client()
+    staff.force_login(agent)
+    for path in (
+        f"/admin/complaints/ticket/{ticket.pk}/change/",
+        "/admin/complaints/handovernote/",
+        "/admin/",
+    ):
+        page = staff.get(path).content.decode()
+        assert "<img src=x" not in page, path
