@@ -212,6 +212,7 @@ SUPERVISOR_PERMISSIONS = [
     "escalation.view_holiday",
     "escalation.add_holiday",
     "channels_ingest.view_channelaccount",
+    "quality.view_sameanswerflag",
 ]
 
 

@@ -115,6 +115,7 @@ ADMIN_MODELS: dict[str, str] = {
     "partners/assignment": "agent",
     "partners/consultrequest": "agent",
     "webchat/conversation": "agent",
+    "quality/sameanswerflag": "supervisor",
 }
 ADMIN_MODEL_PAGES = [
     "",

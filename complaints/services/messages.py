@@ -303,6 +303,10 @@ def post_message(
         from channels_ingest.tasks import send_message  # the channels app depends on this one
 
         transaction.on_commit(partial(send_message.enqueue, message.pk))
+    if is_person and not is_internal and message.direction == Direction.OUTBOUND:
+        from quality.tasks import fingerprint_reply  # the quality app depends on this one
+
+        transaction.on_commit(partial(fingerprint_reply.enqueue, message.pk))
     broadcast(ticket, "message.created", message=message.pk)
     return message
 

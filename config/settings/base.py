@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "escalation",
     "partners",
     "webchat",
+    "quality",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,7 @@ ADUAN_INGEST_DRAIN_SECONDS = env.float("ADUAN_INGEST_DRAIN_SECONDS", default=0.5
 # Outbound messages of one task sent at once by each Celery process (provider latency).
 ADUAN_SEND_THREADS = env.int("ADUAN_SEND_THREADS", default=32)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "sweep-fingerprints": {"task": "quality.tasks.sweep_fingerprints", "schedule": 600.0},
     "close-resolved-tickets": {
         "task": "complaints.tasks.close_resolved_tickets",
         "schedule": 3600.0,
