@@ -498,7 +498,7 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
         if not _acknowledged(ticket):
             _acknowledge(ticket, message)
         return message
-    return complaints.post_message(
+    message = complaints.post_message(
         ticket=ticket,
         body=_body(inbound),
         author_kind=AuthorKind.CITIZEN,
@@ -509,6 +509,11 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
         if inbound.reply_to
         else None,
     )
+    if ticket.status == Status.RESOLVED and not inbound.is_public:
+        from quality import services as quality  # the quality app depends on this one
+
+        quality.answer_from_channel(ticket, message.body, inbound.channel)
+    return message
 
 
 def _thread(account: ChannelAccount, inbound: Inbound, citizen_id: int) -> Ticket | None:

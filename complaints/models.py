@@ -290,12 +290,18 @@ class IdempotencyKey(models.Model):
 
 
 class Rating(models.Model):
-    """A rating of one resolution; a ticket reopened and resolved again may be rated again."""
+    """The citizen's answer about one resolution (outcome CSAT): was it handled in time
+    (`score`, 1-5) and is the problem actually solved; a ticket reopened and resolved
+    again is asked again."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="ratings")
     resolution_round = models.PositiveSmallIntegerField(help_text=_("The ticket's reopen count."))
-    score = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Handled in time, 1-5.")
+    )
+    solved = models.BooleanField(null=True, blank=True, help_text=_("The problem is solved."))
     comment = models.TextField(blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -304,7 +310,12 @@ class Rating(models.Model):
                 fields=["ticket", "resolution_round"], name="rating_once_per_resolution"
             ),
             models.CheckConstraint(
-                condition=Q(score__gte=1, score__lte=5), name="rating_score_1_5"
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),
+                name="rating_score_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=False) | Q(solved__isnull=False),
+                name="rating_says_something",
             ),
         ]
 

@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/partner/", include("partners.urls")),
     path("api/v1/", include("complaints.api.urls")),
     path("chat/", chat_page, name="chat"),
+    path("csat/", include("quality.urls")),
     path("open311/v2/", include("complaints.open311.urls")),
     path("webhooks/", include("channels_ingest.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -67,3 +67,51 @@ class SameAnswerFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reply_id} ≈ {self.earlier_id}"
+
+
+class CsatSurvey(models.Model):
+    """The question put to the citizen after one resolution of their ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="surveys")
+    resolution_round = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=16, blank=True)
+    asked_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "resolution_round"], name="survey_once_per_resolution"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}/{self.resolution_round}"
+
+
+class ReviewReason(models.TextChoices):
+    LOW_SCORE = "low_score", _("Low score for timeliness")
+    NOT_SOLVED = "not_solved", _("The citizen says it is not solved")
+
+
+class Review(models.Model):
+    """A resolution a supervisor should look at, because of what the citizen answered."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    rating = models.ForeignKey("complaints.Rating", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=12, choices=ReviewReason.choices)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "reason"], name="review_once_per_reason")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.reason}"

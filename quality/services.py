@@ -3,20 +3,35 @@ review a flag."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from complaints.choices import AuthorKind, Direction
-from complaints.models import Message
+from complaints.choices import AuthorKind, Channel, Direction, Status
+from complaints.models import Message, Rating, Ticket
 from complaints.roles import Role, role_of
+from complaints.services.messages import post_message
+from complaints.services.ratings import record_rating
 from quality import detector
-from quality.models import FlagState, ReplyFingerprint, SameAnswerFlag
+from quality.models import (
+    CsatSurvey,
+    FlagState,
+    ReplyFingerprint,
+    Review,
+    ReviewReason,
+    SameAnswerFlag,
+)
 
 LOOKBACK = timedelta(days=90)
 COMPARED = 500  # the author's most recent replies a new one is compared with
@@ -137,3 +152,175 @@ def _question(message: Message) -> str:
 
 def _author_key(message: Message) -> str:
     return f"user:{message.author_id}" if message.author_id else f"bot:{message.author_kind}"
+
+
+# --- Outcome CSAT ----------------------------------------------------------------------
+
+SURVEY_SALT = "aduan.csat"
+SURVEY_LINK_DAYS = 30
+# Channels the question goes out on (the citizen reads and answers there). The API's
+# and Open311's citizens see `rating_requested` on the ticket and answer there.
+ASKED_ON = frozenset(
+    {
+        Channel.WHATSAPP,
+        Channel.TELEGRAM,
+        Channel.MESSENGER,
+        Channel.INSTAGRAM,
+        Channel.WEBCHAT,
+        Channel.EMAIL,
+    }
+)
+# "4", "4 ya", "5, sudah", "ya", "2 tidak, obatnya kurang" — but not "5 hari belum datang":
+# a digit alone, or a digit or a word first that says yes or no.
+_WORD = r"(?:ya|y|yes|sudah|tidak|tdk|no|belum)"
+_ANSWER = re.compile(
+    rf"^(?:(?P<score>[1-5])(?:\s*[,.;:-]?\s*(?P<solved>{_WORD})\b)?|(?P<alone>{_WORD})\b)"
+    r"[\s,.;:!-]*(?P<comment>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+YES = {"ya", "y", "yes", "sudah"}
+
+
+def ask_for_rating(ticket: Ticket) -> CsatSurvey:
+    """On each resolution: the question for this round, sent after commit on the
+    citizen's channel when it is one they answer on."""
+    survey, created = CsatSurvey.objects.get_or_create(
+        ticket=ticket,
+        resolution_round=ticket.reopen_count,
+        defaults={"channel": ticket.channel},
+    )
+    if created and ticket.channel in ASKED_ON:
+        from quality.tasks import send_csat_question
+
+        transaction.on_commit(partial(send_csat_question.enqueue, survey.pk))
+    return survey
+
+
+def question_text(survey: CsatSurvey) -> str:
+    number = survey.ticket.number
+    text = (
+        f"Pengaduan {number} sudah kami selesaikan. Mohon dua jawaban singkat:\n"
+        "1) Apakah ditangani tepat waktu? Balas angka 1 (sangat terlambat) sampai 5 "
+        "(tepat waktu).\n"
+        "2) Apakah masalah Anda benar-benar selesai? Balas YA atau TIDAK.\n"
+        "Contoh: 4 YA. Boleh tambahkan komentar setelahnya. Jika TIDAK, pengaduan dibuka "
+        "kembali."
+    )
+    if survey.channel == Channel.EMAIL:
+        text += f"\n\nAtau jawab lewat tautan ini: {survey_link(survey)}"
+    return text
+
+
+def send_question(survey_id: int) -> bool:
+    """Posts the question on the ticket's channel, once (the sent time is the guard)."""
+    with transaction.atomic():
+        survey = (
+            CsatSurvey.objects.select_for_update()
+            .select_related("ticket")
+            .filter(pk=survey_id, sent_at__isnull=True, answered_at__isnull=True)
+            .first()
+        )
+        if survey is None or survey.ticket.status != Status.RESOLVED:
+            return False
+        post_message(
+            ticket=survey.ticket,
+            body=question_text(survey),
+            author_kind=AuthorKind.SYSTEM,
+            channel=survey.channel,
+        )
+        CsatSurvey.objects.filter(pk=survey.pk).update(sent_at=timezone.now())
+    return True
+
+
+def survey_link(survey: CsatSurvey) -> str:
+    token = signing.dumps({"s": survey.pk}, salt=SURVEY_SALT)
+    return f"{settings.ADUAN_PUBLIC_URL.rstrip('/')}{reverse('csat', args=[token])}"
+
+
+def survey_from_token(token: str) -> CsatSurvey | None:
+    """The survey a signed link names, if the link is genuine and not too old."""
+    try:
+        data = signing.loads(token, salt=SURVEY_SALT, max_age=timedelta(days=SURVEY_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    return CsatSurvey.objects.select_related("ticket").filter(pk=data.get("s")).first()
+
+
+def parse_answer(text: str) -> tuple[int | None, bool | None, str] | None:
+    """(score, solved, comment) from a chat reply, or None when it is not an answer."""
+    found = _ANSWER.match(text.strip())
+    if found is None:
+        return None
+    word = found["solved"] or found["alone"]
+    comment = found["comment"].strip()
+    if found["score"] and not word and comment:
+        return None  # "5 hari belum datang": a message, not a score
+    solved = None if word is None else word.lower() in YES
+    score = int(found["score"]) if found["score"] else None
+    return score, solved, comment
+
+
+def answer_from_channel(ticket: Ticket, text: str, channel: str) -> Rating | None:
+    """A citizen's chat message on a resolved ticket with a question pending: their
+    answer, recorded (the message itself stays in the conversation)."""
+    if ticket.status != Status.RESOLVED:
+        return None
+    pending = CsatSurvey.objects.filter(
+        ticket=ticket, resolution_round=ticket.reopen_count, answered_at__isnull=True
+    ).exists()
+    parsed = parse_answer(text) if pending else None
+    if parsed is None:
+        return None
+    score, solved, comment = parsed
+    return record_rating(
+        ticket=ticket, score=score, solved=solved, comment=comment, channel=channel
+    )
+
+
+def rating_received(rating: Rating) -> None:
+    """Called by the ratings service: the survey is answered; a low score or "not
+    solved" goes to the supervisors, and "not solved" to the assignee too."""
+    CsatSurvey.objects.filter(
+        ticket=rating.ticket, resolution_round=rating.resolution_round
+    ).update(answered_at=timezone.now())
+    reasons = []
+    if rating.score is not None and rating.score <= settings.ADUAN_CSAT_LOW_SCORE:
+        reasons.append(ReviewReason.LOW_SCORE)
+    if rating.solved is False:
+        reasons.append(ReviewReason.NOT_SOLVED)
+    Review.objects.bulk_create(
+        [Review(ticket=rating.ticket, rating=rating, reason=r) for r in reasons],
+        ignore_conflicts=True,
+    )
+    if rating.solved is False and rating.ticket.assignee_id:
+        from quality.tasks import tell_assignee
+
+        transaction.on_commit(partial(tell_assignee.enqueue, rating.pk))
+
+
+def tell_assignee(rating_id: int) -> bool:
+    """Mails the assignee that the citizen says the problem is not solved."""
+    rating = Rating.objects.select_related("ticket__assignee").filter(pk=rating_id).first()
+    assignee = rating.ticket.assignee if rating else None
+    if rating is None or assignee is None or not assignee.email:
+        return False
+    ticket = rating.ticket
+    send_mail(
+        subject=f"[{ticket.number}] Dibuka kembali: warga menyatakan belum selesai",
+        message=(
+            f"Warga menyatakan masalah pada pengaduan {ticket.number} ({ticket.subject}) "
+            f"belum selesai. Pengaduan dibuka kembali.\n\n"
+            f"Skor ketepatan waktu: {rating.score or '-'}\nKomentar: {rating.comment or '-'}"
+        ),
+        from_email=None,
+        recipient_list=[assignee.email],
+    )
+    return True
+
+
+def close_review(review: Review, *, by: Any) -> None:
+    if role_of(by) is not Role.SUPERVISOR:
+        raise PermissionDenied(_("Supervisors close reviews."))
+    Review.objects.filter(pk=review.pk, closed_at__isnull=True).update(
+        closed_at=timezone.now(), closed_by=by
+    )

@@ -20,3 +20,13 @@ def sweep_fingerprints() -> int:
     for pk in missed:
         services.fingerprint_reply(pk)
     return len(missed)
+
+
+@shared_task(base=Enqueueable, acks_late=True)
+def send_csat_question(survey_id: int) -> bool:
+    return services.send_question(survey_id)
+
+
+@shared_task(base=Enqueueable, acks_late=True, autoretry_for=(OSError,), retry_backoff=True)
+def tell_assignee(rating_id: int) -> bool:
+    return services.tell_assignee(rating_id)

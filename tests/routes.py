@@ -26,6 +26,8 @@ ROUTES: dict[str, str] = {
     "api/v1/chat/<str:conversation>/token/": "citizen",
     "api/v1/chat/<str:conversation>/events/": "citizen",
     "ws/chat/<str:conversation>/": "citizen",
+    # The satisfaction question: a signed link's own survey.
+    "csat/<str:token>/": "citizen",
     # The agents' live socket.
     "ws/agents/": "agent",
     # The citizen API (partners and agents: what their role may see).

@@ -268,11 +268,24 @@ class ReopenIn(serializers.Serializer[Any]):
 
 
 class RatingIn(serializers.Serializer[Any]):
-    score = StrictIntegerField(min_value=1, max_value=5)
+    """Was it handled in time (1-5), and is the problem actually solved? At least one;
+    "not solved" reopens the ticket."""
+
+    score = StrictIntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    solved = serializers.BooleanField(required=False, allow_null=True, default=None)
     comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("score", None)
+        if attrs["score"] is None and attrs.get("solved") is None:
+            raise serializers.ValidationError(
+                {"score": ["Give a score from 1 to 5, or say whether it is solved."]}
+            )
+        return attrs
 
 
 class RatingOut(serializers.Serializer[Any]):
-    score = serializers.IntegerField()
+    score = serializers.IntegerField(allow_null=True)
+    solved = serializers.BooleanField(allow_null=True)
     comment = serializers.CharField()
     created_at = serializers.DateTimeField()

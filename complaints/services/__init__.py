@@ -29,7 +29,7 @@ from complaints.services.messages import (
     post_message,
     post_replies,
 )
-from complaints.services.ratings import rate_ticket
+from complaints.services.ratings import rate_ticket, record_rating
 from complaints.services.replies import fill, placeholders_in, reply, reply_is_public, status_block
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "post_message",
     "post_replies",
     "rate_ticket",
+    "record_rating",
     "register_citizen",
     "reply",
     "reply_is_public",

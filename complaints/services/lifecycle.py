@@ -75,6 +75,10 @@ def transition_ticket(
         note=note,
         data=data,
     )
+    if ticket.status == Status.RESOLVED:
+        from quality import services as quality  # the quality app depends on this one
+
+        quality.ask_for_rating(ticket)
     broadcast(ticket, "ticket.updated")
     return ticket
 

@@ -277,6 +277,11 @@ ADUAN_CRITICAL_REPEAT_MINUTES = env.int("ADUAN_CRITICAL_REPEAT_MINUTES", default
 ADUAN_ESCALATION_WEBHOOK_URL = env.str("ADUAN_ESCALATION_WEBHOOK_URL", default="")
 ADUAN_ESCALATION_WEBHOOK_SECRET = env.str("ADUAN_ESCALATION_WEBHOOK_SECRET", default="")
 
+# Where citizens reach this site, for links in messages (the satisfaction question).
+ADUAN_PUBLIC_URL = env.str("ADUAN_PUBLIC_URL", default="http://127.0.0.1:8000")
+# A timeliness score at or below this opens a supervisor review.
+ADUAN_CSAT_LOW_SCORE = env.int("ADUAN_CSAT_LOW_SCORE", default=2)
+
 # --- Agents' workspace -------------------------------------------------------------------
 # Who holds a ticket, in the status block of public replies, when no partner does.
 ADUAN_TEAM_NAME = env.str("ADUAN_TEAM_NAME", default="Tim Pengaduan")
