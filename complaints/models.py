@@ -357,3 +357,17 @@ class HandoverNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shift_start:%Y-%m-%d %H:%M}: {self.body[:40]}"
+
+
+class DataErasure(models.Model):
+    """A record that a citizen's personal data was erased (UU PDP), kept for accountability:
+    who asked, when, under which pseudonym, and how much was touched."""
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="erasures")
+    pseudonym = models.CharField(max_length=40)
+    requested_by = models.CharField(max_length=200)
+    counts = models.JSONField(default=dict)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym} ({self.erased_at:%Y-%m-%d})"
