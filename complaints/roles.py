@@ -213,6 +213,7 @@ SUPERVISOR_PERMISSIONS = [
     "escalation.add_holiday",
     "channels_ingest.view_channelaccount",
     "quality.view_sameanswerflag",
+    "quality.view_review",
 ]
 
 

@@ -90,6 +90,7 @@ ROUTES: dict[str, str] = {
     "admin/complaints/ticket/<path:object_id>/reply/": "agent",
     "admin/complaints/ticket/<path:object_id>/escalate/": "agent",
     "admin/partners/organisation/performance/": "supervisor",
+    "admin/quality/sameanswerflag/report/": "supervisor",
 }
 
 # Models in the agents' admin, each with its changelist, add, change, history and delete
@@ -118,6 +119,7 @@ ADMIN_MODELS: dict[str, str] = {
     "partners/consultrequest": "agent",
     "webchat/conversation": "agent",
     "quality/sameanswerflag": "supervisor",
+    "quality/review": "supervisor",
 }
 ADMIN_MODEL_PAGES = [
     "",
