@@ -164,6 +164,10 @@ def _from_citizen(
             channel=Channel.WEBCHAT,
             external_id=external_id,
         )
+        if ticket is not None and ticket.status == Status.RESOLVED:
+            from quality import services as quality  # the quality app depends on this one
+
+            quality.answer_from_channel(ticket, text, Channel.WEBCHAT)
     event = _append(
         conversation,
         kind=ChatEvent.Kind.MESSAGE,

@@ -1,0 +1,40 @@
+"""Outcome CSAT in the web chat: the question appears in the conversation when the ticket
+is resolved, and the citizen's "5 ya" is their answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import TestCase
+
+from complaints.models import Rating
+from complaints.services import transition_ticket
+from webchat import services
+from webchat.models import ChatEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_question_is_in_the_chat_and_the_reply_answers_it(agent: Any) -> None:
+    started = services.start_conversation(name="Sari")
+    services.send(started.conversation.pk, text="Air mati tiga hari", client_msg_id="m1")
+    started.conversation.refresh_from_db()
+    ticket = started.conversation.ticket
+    for step in ("triage", "start"):
+        transition_ticket(ticket=ticket, transition=step, by=agent)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Air mengalir")
+
+    asked = ChatEvent.objects.filter(conversation=started.conversation).latest("seq")
+    assert "Balas YA atau TIDAK" in asked.text
+
+    services.send(started.conversation.pk, text="5 ya, terima kasih", client_msg_id="m2")
+
+    rating = Rating.objects.get()
+    assert (rating.score, rating.solved, rating.comment, rating.channel) == (
+        5,
+        True,
+        "terima kasih",
+        "webchat",
+    )
