@@ -300,12 +300,18 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def _workspace(self, request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         """The ticket page's thread, composer and merge suggestions."""
-        canned = CannedResponse.objects.filter(is_active=True)
+        public = services.reply_is_public(ticket)
+        canned = []
+        for response in CannedResponse.objects.filter(is_active=True):
+            try:
+                canned.append((response.title, services.fill(response.body, ticket, public=public)))
+            except (ValidationError, KeyError, ValueError):
+                continue  # saved outside the admin's check: not offered
         return {
             "thread": selectors.thread(ticket),
-            "canned": [(c.title, services.fill(c.body, ticket)) for c in canned],
+            "canned": canned,
             "status_block": services.status_block(ticket),
-            "reply_public": services.reply_is_public(ticket),
+            "reply_public": public,
             "duplicates": selectors.likely_duplicates(ticket, request.user),
         }
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Case, Count, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 from django_fsm import Transition
@@ -84,36 +84,34 @@ MIN_WORD = 4  # shorter words ("obat", "yang") say little about what a complaint
 
 
 def likely_duplicates(ticket: Ticket, user: Any) -> list[Ticket]:
-    """Open tickets `ticket` may duplicate, for the merge form: the same citizen's first,
-    then those whose subject shares its words (PostgreSQL full text; elsewhere, any of
-    its longer words), newest first."""
-    words = sorted({w for w in _words(ticket.subject) if len(w) >= MIN_WORD})
-    same_words = Q(pk__in=[])
-    if words and connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        query = SearchQuery(" | ".join(words), config="simple", search_type="raw")
-        matched = Ticket.objects.annotate(words=SearchVector("subject", config="simple"))
-        same_words = Q(pk__in=matched.filter(words=query).values("pk"))
-    else:
-        for word in words:
-            same_words |= Q(subject__icontains=word)
+    """Open (or resolved) tickets `ticket` may duplicate, for the merge form: the same
+    citizen's first, then those whose subject shares its longer words (PostgreSQL full
+    text through the `ticket_subject_search` index; elsewhere, a match on any of them);
+    newest first. Two queries, each served by an index."""
     candidates = (
         tickets_visible_to(user)
         .filter(status__in=[*Status.open_states(), Status.RESOLVED])
-        .filter(Q(citizen_id=ticket.citizen_id) | same_words)
         .exclude(pk=ticket.pk)
-        .annotate(
-            same_citizen=Case(
-                When(citizen_id=ticket.citizen_id, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
         .select_related("citizen")
-        .order_by("same_citizen", "-created_at")
+        .order_by("-created_at")
     )
-    return list(candidates[:DUPLICATE_SUGGESTIONS])
+    found = list(candidates.filter(citizen_id=ticket.citizen_id)[:DUPLICATE_SUGGESTIONS])
+    words = sorted({w for w in _words(ticket.subject) if len(w) >= MIN_WORD})
+    room = DUPLICATE_SUGGESTIONS - len(found)
+    if not words or room <= 0:
+        return found
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        query = SearchQuery(" | ".join(words), config="simple", search_type="raw")
+        vector = SearchVector("subject", config="simple")
+        alike: QuerySet[Ticket] = candidates.alias(words=vector).filter(words=query)
+    else:
+        same_words = Q(pk__in=[])
+        for word in words:
+            same_words |= Q(subject__icontains=word)
+        alike = candidates.filter(same_words)
+    return found + list(alike.exclude(citizen_id=ticket.citizen_id)[:room])
 
 
 def _words(text: str) -> list[str]:

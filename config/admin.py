@@ -18,6 +18,13 @@ class AduanAdminSite(admin.AdminSite):
     index_title = _("Dashboard")
     index_template = "admin/aduan_dashboard.html"
 
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Staff by role, not only by the flag: a demoted agent or a partner with the
+        flag left on is not let in."""
+        from complaints.roles import STAFF_ROLES, role_of
+
+        return super().has_permission(request) and role_of(request.user) in STAFF_ROLES
+
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:

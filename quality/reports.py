@@ -10,7 +10,8 @@ the same rows agree by construction and the definitions live in one place:
 - resolution: from opening to the latest resolution, median and p90, over tickets
   resolved now (a reopened ticket counts again once it is resolved again);
 - SLA compliance: of tickets whose resolution fell due or was made, the share resolved by
-  its due time (one unresolved past its due time counts as missed);
+  its due time (one unresolved past its due time counts as missed; a rejected one does
+  not count);
 - reopen rate: of tickets resolved at least once, the share reopened;
 - CSAT: the mean timeliness score (1-5) and the share answering "solved", over ratings;
 - first-contact resolution: of resolved tickets, the share resolved with at most one
@@ -146,8 +147,8 @@ def ticket_rows(start: datetime, end: datetime, at: datetime | None = None) -> l
     for t in tickets:
         resolved = t.resolved_at
         due = t.resolution_due_at
-        if due is None:
-            sla = None
+        if due is None or (t.status == Status.REJECTED and resolved is None):
+            sla = None  # nothing was due, or it was stopped without a resolution
         elif resolved is not None:
             sla = resolved <= due
         else:

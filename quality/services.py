@@ -60,6 +60,9 @@ def fingerprint_reply(message_id: int) -> list[SameAnswerFlag]:
     names = [message.ticket.citizen.name]
     reply = detector.signature(message.body, names)
     question = detector.signature(question_text, names)
+    # Nothing to compare (an attachment, a number): every empty text "is" every other.
+    said = bool(detector.normalise(message.body, names))
+    asked = bool(detector.normalise(question_text, names))
     author_key = _author_key(message)
     earlier = list(
         ReplyFingerprint.objects.filter(
@@ -70,7 +73,7 @@ def fingerprint_reply(message_id: int) -> list[SameAnswerFlag]:
         .values_list("message_id", "reply", "question", "category_id")[:COMPARED]
     )
     flags = []
-    if earlier:
+    if earlier and said:
         replies = np.stack([detector.from_bytes(bytes(row[1])) for row in earlier])
         questions = np.stack([detector.from_bytes(bytes(row[2])) for row in earlier])
         reply_sims = detector.similarities(reply, replies)
@@ -80,6 +83,8 @@ def fingerprint_reply(message_id: int) -> list[SameAnswerFlag]:
             earlier, reply_sims, question_sims, strict=True
         ):
             same_category = None if category is None or their is None else category == their
+            if same_category is None and not asked:
+                continue  # no categories and no question words: nothing says they differ
             if detector.same_answer(float(r_sim), float(q_sim), same_category):
                 flags.append(
                     SameAnswerFlag(
@@ -170,12 +175,16 @@ ASKED_ON = frozenset(
         Channel.EMAIL,
     }
 )
-# "4", "4 ya", "5, sudah", "ya", "2 tidak, obatnya kurang" — but not "5 hari belum datang":
-# a digit alone, or a digit or a word first that says yes or no.
-_WORD = r"(?:ya|y|yes|sudah|tidak|tdk|no|belum)"
+# Answers: "4"; "4 ya", "5, sudah", "2 tidak, obatnya kurang" (a score, then yes or no);
+# "ya", "belum.", "tidak, obatnya kurang" (yes or no alone, or before punctuation and a
+# comment). Not answers: "5 hari belum datang", "Ya ampun, belum juga", "Sudah 3 hari
+# air mati", "No. tiket saya …" — a message that merely starts like one.
+_AFTER_SCORE = r"(?:ya|y|yes|sudah|tidak|tdk|no|belum)"
+_ALONE = r"(?:ya|yes|tidak|tdk|belum)"
 _ANSWER = re.compile(
-    rf"^(?:(?P<score>[1-5])(?:\s*[,.;:-]?\s*(?P<solved>{_WORD})\b)?|(?P<alone>{_WORD})\b)"
-    r"[\s,.;:!-]*(?P<comment>.*)$",
+    rf"^(?:(?P<score>[1-5])(?:\s*[,.;:-]?\s*(?P<solved>{_AFTER_SCORE})\b)?"
+    rf"(?:[\s,.;:!-]+(?P<comment>.*))?"
+    rf"|(?P<alone>{_ALONE})(?:\s*[,.;:!-]+\s*(?P<note>.*))?\s*[.!]?)$",
     re.IGNORECASE | re.DOTALL,
 )
 YES = {"ya", "y", "yes", "sudah"}
@@ -198,7 +207,14 @@ def ask_for_rating(ticket: Ticket) -> CsatSurvey:
 
 def question_text(survey: CsatSurvey) -> str:
     number = survey.ticket.number
-    text = (
+    if survey.channel == Channel.EMAIL:  # answered on the linked page, not by reply
+        return (
+            f"Pengaduan {number} sudah kami selesaikan. Mohon dua jawaban singkat: apakah "
+            "ditangani tepat waktu (1-5), dan apakah masalah Anda benar-benar selesai? "
+            "Jika belum, pengaduan dibuka kembali.\n\n"
+            f"Jawab lewat tautan ini: {survey_link(survey)}"
+        )
+    return (
         f"Pengaduan {number} sudah kami selesaikan. Mohon dua jawaban singkat:\n"
         "1) Apakah ditangani tepat waktu? Balas angka 1 (sangat terlambat) sampai 5 "
         "(tepat waktu).\n"
@@ -206,9 +222,6 @@ def question_text(survey: CsatSurvey) -> str:
         "Contoh: 4 YA. Boleh tambahkan komentar setelahnya. Jika TIDAK, pengaduan dibuka "
         "kembali."
     )
-    if survey.channel == Channel.EMAIL:
-        text += f"\n\nAtau jawab lewat tautan ini: {survey_link(survey)}"
-    return text
 
 
 def send_question(survey_id: int) -> bool:
@@ -252,7 +265,7 @@ def parse_answer(text: str) -> tuple[int | None, bool | None, str] | None:
     if found is None:
         return None
     word = found["solved"] or found["alone"]
-    comment = found["comment"].strip()
+    comment = (found["comment"] or found["note"] or "").strip()
     if found["score"] and not word and comment:
         return None  # "5 hari belum datang": a message, not a score
     solved = None if word is None else word.lower() in YES
@@ -265,8 +278,12 @@ def answer_from_channel(ticket: Ticket, text: str, channel: str) -> Rating | Non
     answer, recorded (the message itself stays in the conversation)."""
     if ticket.status != Status.RESOLVED:
         return None
-    pending = CsatSurvey.objects.filter(
-        ticket=ticket, resolution_round=ticket.reopen_count, answered_at__isnull=True
+    pending = CsatSurvey.objects.filter(  # asked on this channel, for this resolution
+        ticket=ticket,
+        resolution_round=ticket.reopen_count,
+        channel=channel,
+        sent_at__isnull=False,
+        answered_at__isnull=True,
     ).exists()
     parsed = parse_answer(text) if pending else None
     if parsed is None:
@@ -279,7 +296,7 @@ def answer_from_channel(ticket: Ticket, text: str, channel: str) -> Rating | Non
 
 def rating_received(rating: Rating) -> None:
     """Called by the ratings service: the survey is answered; a low score or "not
-    solved" goes to the supervisors, and "not solved" to the assignee too."""
+    solved" goes to the supervisors."""
     CsatSurvey.objects.filter(
         ticket=rating.ticket, resolution_round=rating.resolution_round
     ).update(answered_at=timezone.now())
@@ -292,7 +309,12 @@ def rating_received(rating: Rating) -> None:
         [Review(ticket=rating.ticket, rating=rating, reason=r) for r in reasons],
         ignore_conflicts=True,
     )
-    if rating.solved is False and rating.ticket.assignee_id:
+
+
+def reopened_by_citizen(rating: Rating) -> None:
+    """Called by the ratings service once "not solved" has reopened the ticket: its
+    assignee is told after commit."""
+    if rating.ticket.assignee_id:
         from quality.tasks import tell_assignee
 
         transaction.on_commit(partial(tell_assignee.enqueue, rating.pk))

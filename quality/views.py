@@ -32,6 +32,7 @@ def csat(request: HttpRequest, token: str) -> HttpResponse:
                 solved=form.cleaned_data["solved"],
                 comment=form.cleaned_data["comment"],
                 channel=Channel.EMAIL,
+                resolution_round=survey.resolution_round,
             )
         except (TicketConflict, ValidationError) as exc:
             error = str(exc)

@@ -5,15 +5,26 @@ states, categories, channels, clocks, scores) stay. An erasure is recorded."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from rest_framework.authtoken.models import Token
 
 from complaints.choices import Direction
-from complaints.models import Attachment, Citizen, DataErasure, Message, Rating, Ticket
+from complaints.models import (
+    Attachment,
+    Citizen,
+    DataErasure,
+    Message,
+    Rating,
+    Ticket,
+    TicketEvent,
+)
 
 ERASED = "[dihapus atas permintaan warga]"
 
@@ -99,33 +110,33 @@ def pseudonym_for(citizen: Citizen) -> str:
 def erase_citizen(citizen: Citizen, *, requested_by: str) -> DataErasure:
     """Replaces the citizen's personal data with a pseudonym, everywhere it is held:
     profile, identities, sign-in account (disabled, its tokens deleted), what they wrote
-    (messages, subjects, places, attachments, rating comments), their name and contacts
-    in replies, the raw deliveries and chat events that carried it. Counts, dates,
-    states and scores stay."""
+    (messages, subjects, places, attachments, rating comments, excerpts given to
+    partners), their names and numbers wherever staff or partners wrote them (replies,
+    notes, reasons, summaries, consult questions and answers, escalations, event data),
+    the raw deliveries and chat events that carried any of it. Counts, dates, states,
+    categories and scores stay. Attachment files are deleted once the erasure commits."""
     from channels_ingest.models import Delivery  # apps that depend on this one
+    from escalation.models import Escalation
+    from partners.models import Assignment, ConsultRequest
     from quality.models import ReplyFingerprint
     from webchat.models import ChatEvent
 
     citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
     pseudonym = pseudonym_for(citizen)
+    identities = list(citizen.identities.all())
     known = {
         citizen.name.strip(),
         citizen.email or "",
         citizen.phone or "",
-        *citizen.identities.values_list("display_name", flat=True),
-        *citizen.identities.values_list("address", flat=True),
+        *(i.display_name for i in identities),
+        *(i.address for i in identities),
     }
-    names = sorted((n for n in known if len(n) > 1), key=len, reverse=True)
-    phones = {e164 for n in known if (e164 := _e164(n))}
-    tickets = Ticket.objects.filter(citizen=citizen)
-    messages = Message.objects.filter(ticket__citizen=citizen)
-    counts: dict[str, int] = {}
-    counts["identities"] = 0
-    for identity in citizen.identities.all():
+    redact = _Redactor(known, pseudonym)
+    counts: dict[str, int] = {"identities": len(identities)}
+    for identity in identities:
         identity.address = f"{pseudonym}:{identity.pk}"
         identity.display_name = ""
         identity.save(update_fields=["address", "display_name"])
-        counts["identities"] += 1
     user = citizen.user
     if user is not None:
         user.username = f"erased-{citizen.pk}"
@@ -137,28 +148,44 @@ def erase_citizen(citizen: Citizen, *, requested_by: str) -> DataErasure:
     citizen.name = pseudonym
     citizen.email = citizen.phone = None
     citizen.save(update_fields=["name", "email", "phone"])
+
+    tickets = Ticket.objects.filter(citizen=citizen)
     counts["tickets"] = tickets.update(
         subject=ERASED, address="", latitude=None, longitude=None, resolution_summary=""
     )
+    messages = Message.objects.filter(ticket__citizen=citizen)
     counts["messages_erased"] = messages.filter(direction=Direction.INBOUND).update(body=ERASED)
-    counts["replies_redacted"] = 0
-    for message in messages.exclude(direction=Direction.INBOUND).only("pk", "body"):
-        body = _redacted(message.body, names, phones, pseudonym)
-        if body != message.body:
-            Message.objects.filter(pk=message.pk).update(body=body)
-            counts["replies_redacted"] += 1
+    counts["texts_redacted"] = sum(
+        redact.rows(model, fields)
+        for model, fields in (
+            (messages.exclude(direction=Direction.INBOUND), ["body"]),
+            (
+                TicketEvent.objects.filter(ticket__citizen=citizen),
+                ["public_reason", "internal_note"],
+            ),
+            (Assignment.objects.filter(ticket__citizen=citizen), ["reason", "summary"]),
+            (ConsultRequest.objects.filter(ticket__citizen=citizen), ["question", "answer"]),
+            (Escalation.objects.filter(ticket__citizen=citizen), ["reason"]),
+        )
+    )
+    counts["excerpts"] = ConsultRequest.objects.filter(ticket__citizen=citizen).update(
+        excerpt=ERASED
+    )
+    counts["event_data"] = _erase_event_data(citizen, redact)
+    files = []
     attachments = Attachment.objects.filter(message__ticket__citizen=citizen)
-    counts["attachments"] = 0
     for attachment in attachments:
-        attachment.file.delete(save=False)
-        counts["attachments"] += 1
+        files.append((attachment.file.storage, attachment.file.name))
+    counts["attachments"] = len(files)
     attachments.delete()
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
     counts["rating_comments"] = (
         Rating.objects.filter(ticket__citizen=citizen).exclude(comment="").update(comment="")
     )
-    counts["deliveries"] = Delivery.objects.filter(message__ticket__citizen=citizen).update(
-        event={"erased": True}, raw=None
-    )
+    carried = Q(message__ticket__citizen=citizen)
+    for address in (i for i in known if len(i) >= 6):  # status receipts, failed ones
+        carried |= Q(event__icontains=address)
+    counts["deliveries"] = Delivery.objects.filter(carried).update(event={"erased": True}, raw=None)
     counts["chat_events"] = ChatEvent.objects.filter(conversation__citizen=citizen).update(
         text=ERASED, sender_name="", data={}
     )
@@ -166,6 +193,59 @@ def erase_citizen(citizen: Citizen, *, requested_by: str) -> DataErasure:
     return DataErasure.objects.create(
         citizen=citizen, pseudonym=pseudonym, requested_by=requested_by, counts=counts
     )
+
+
+class _Redactor:
+    """Replaces a citizen's names (whole, and each part of three letters or more, in any
+    case), addresses and phone numbers (however written) by the pseudonym."""
+
+    def __init__(self, known: set[str], pseudonym: str) -> None:
+        self.pseudonym = pseudonym
+        self.phones = {e164 for n in known if (e164 := _e164(n))}
+        words = {n.strip() for n in known if len(n.strip()) > 1}
+        words |= {part for n in words for part in n.split() if len(part) >= 3}
+        ordered = sorted(words, key=len, reverse=True)
+        self.pattern = (
+            re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in ordered), re.I)
+            if ordered
+            else None
+        )
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        found = phonenumbers.PhoneNumberMatcher(text, settings.ADUAN_DEFAULT_REGION)
+        for match in reversed(list(found)):
+            written = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            if written in self.phones:
+                text = text[: match.start] + self.pseudonym + text[match.end :]
+        return self.pattern.sub(self.pseudonym, text) if self.pattern else text
+
+    def rows(self, rows: QuerySet[Any], fields: list[str]) -> int:
+        """Redacts `fields` of `rows`; returns how many rows changed."""
+        changed = 0
+        for pk, *values in rows.values_list("pk", *fields):
+            new = [self(v) for v in values]
+            if new != values:
+                rows.model.objects.filter(pk=pk).update(**dict(zip(fields, new, strict=True)))
+                changed += 1
+        return changed
+
+
+def _erase_event_data(citizen: Citizen, redact: _Redactor) -> int:
+    """Event data that held what the citizen wrote (a subject's old and new text) or
+    their names: erased or redacted."""
+    changed = 0
+    events = TicketEvent.objects.filter(ticket__citizen=citizen).exclude(data={})
+    for pk, data in events.values_list("pk", "data"):
+        new = dict(data)
+        if "subject" in new:
+            new["subject"] = [ERASED, ERASED]
+        new = json.loads(redact(json.dumps(new, ensure_ascii=False)))
+        if new != data:
+            TicketEvent.objects.filter(pk=pk).update(data=new)
+            changed += 1
+    return changed
 
 
 def _e164(text: str) -> str:
@@ -177,17 +257,3 @@ def _e164(text: str) -> str:
     if not phonenumbers.is_possible_number(number):
         return ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _redacted(body: str, names: list[str], phones: set[str], pseudonym: str) -> str:
-    """`body` with the citizen's names, contacts and phone numbers (however written)
-    replaced by the pseudonym."""
-    for match in reversed(
-        list(phonenumbers.PhoneNumberMatcher(body, settings.ADUAN_DEFAULT_REGION))
-    ):
-        written = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        if written in phones:
-            body = body[: match.start] + pseudonym + body[match.end :]
-    for name in names:
-        body = body.replace(name, pseudonym)
-    return body

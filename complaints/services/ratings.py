@@ -46,10 +46,12 @@ def record_rating(
     solved: bool | None,
     comment: str = "",
     channel: str = "",
+    resolution_round: int | None = None,
 ) -> Rating:
     """Stores the citizen's answer (the caller has made sure it is theirs: their API
     account, their channel identity, their signed link); reopens the ticket when it is
-    not solved, and has low answers reviewed."""
+    not solved (a closed ticket stays closed: the answer is reviewed), and has low answers
+    reviewed. With `resolution_round`, the answer must be about the current resolution."""
     if score is not None and not 1 <= score <= 5:
         raise ValidationError({"score": [_("Give a score from 1 to 5.")]})
     if score is None and solved is None:
@@ -57,6 +59,8 @@ def record_rating(
     ticket = lock_ticket(ticket, None)
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
         raise TicketConflict(_("A ticket can be rated once it is resolved."))
+    if resolution_round is not None and resolution_round != ticket.reopen_count:
+        raise TicketConflict(_("This question was about an earlier resolution."))
     try:
         with transaction.atomic():
             rating = Rating.objects.create(
@@ -76,4 +80,5 @@ def record_rating(
         from complaints.services.lifecycle import transition_ticket
 
         transition_ticket(ticket=ticket, transition="reopen", by=None, reason=NOT_SOLVED_REASON)
+        quality.reopened_by_citizen(rating)
     return rating

@@ -66,10 +66,17 @@ MONTHS = {
 def placeholders_in(text: str) -> set[str]:
     """The placeholders `text` uses; a ValidationError names any unknown or malformed."""
     try:
-        used = {name for _literal, name, _spec, _conv in Formatter().parse(text) if name}
+        fields = [
+            (n, spec, conv) for _lit, n, spec, conv in Formatter().parse(text) if n is not None
+        ]
     except ValueError as exc:
         message = _("Malformed placeholder (%(error)s): write {name}, or {{ for a brace.")
         raise ValidationError({"body": message % {"error": exc}}) from exc
+    if any(spec or conv for _n, spec, conv in fields) or any(not n for n, _s, _c in fields):
+        raise ValidationError(
+            {"body": _("Placeholders are written plainly, as {ticket_number}: no formats.")}
+        )
+    used = {name for name, _spec, _conv in fields}
     if unknown := used - set(PLACEHOLDERS):
         raise ValidationError(
             {
@@ -83,16 +90,20 @@ def placeholders_in(text: str) -> set[str]:
     return used
 
 
-def fill(text: str, ticket: Ticket) -> str:
-    """`text` with its placeholders filled for `ticket` (checked by `placeholders_in`)."""
+def fill(text: str, ticket: Ticket, *, public: bool = False) -> str:
+    """`text` with its placeholders filled for `ticket` (checked by `placeholders_in`).
+    For a `public` reply the citizen is not named."""
     placeholders_in(text)
     language = _language(ticket)
     values = {
-        "citizen_name": ticket.citizen.name or _("Bapak/Ibu"),
+        "citizen_name": _("Bapak/Ibu")
+        if public or not ticket.citizen.name
+        else ticket.citizen.name,
         "ticket_number": ticket.number,
         "due_at": _due_text(ticket) or "-",
         "status": citizen_label(ticket.status, language),
     }
+    values["citizen_name"] = values["citizen_name"] or _("Bapak/Ibu")
     return text.format_map(values)
 
 

@@ -270,3 +270,31 @@ def test_due_times_are_shown_in_local_time() -> None:
     ticket.first_response_due_at = timezone.now() + timedelta(days=400)
 
     assert "Batas waktu: 3 Des 2026 pukul 14.30 WIB" in status_block(ticket)
+
+
+def test_a_canned_response_never_names_the_citizen_in_public_and_a_bad_one_is_skipped(
+    agent_client: Client,
+) -> None:
+    ticket = working_ticket(channel=Channel.X)
+    MessageFactory(ticket=ticket, channel=Channel.X, is_public=True, body="@kota obat telat")
+    CannedResponse.objects.create(title="Sapa", body="Halo {citizen_name}, kami cek.")
+    CannedResponse.objects.create(title="Rusak", body="{due_at:>999999999}")  # not via admin
+
+    page = flash(agent_client, ticket)
+
+    assert (
+        'data-text="Halo Bapak/Ibu, kami cek."' in page
+        and "Sari" not in page.split('id="canned-response"')[1].split("</select>")[0]
+    )
+    assert "Rusak" not in page
+
+
+def test_a_staff_flag_without_a_staff_role_does_not_open_the_admin(partner_user: User) -> None:
+    partner_user.is_staff = True
+    partner_user.save()
+    client = Client()
+    client.force_login(partner_user)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 302 and "/login/" in response["Location"]

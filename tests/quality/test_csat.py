@@ -117,7 +117,7 @@ def test_the_email_question_carries_a_signed_link_that_records_the_answer(agent:
     question = Message.objects.get(ticket=ticket, author_kind=AuthorKind.SYSTEM)
     survey = CsatSurvey.objects.get()
     link = survey_link(survey)
-    assert link in question.body and "Balas YA atau TIDAK" in question.body
+    assert link in question.body and "Balas YA" not in question.body  # answered by link
     path = link.split("8000", 1)[1]
     browser = Client()
 
@@ -144,3 +144,30 @@ def test_the_question_is_not_sent_when_the_ticket_was_reopened_meanwhile(agent: 
 
     assert send_question(CsatSurvey.objects.get().pk) is False
     assert not Message.objects.filter(ticket=ticket, author_kind=AuthorKind.SYSTEM).exists()
+
+
+def test_a_link_for_an_earlier_resolution_records_nothing(agent: User) -> None:
+    ticket = ticket_in("in_progress", channel=Channel.EMAIL, assignee=agent)
+    resolved(ticket, agent)
+    first = CsatSurvey.objects.get()
+    transition_ticket(ticket=ticket, transition="reopen", by=None, reason="Warga menulis lagi")
+    resolved(Ticket.objects.get(pk=ticket.pk), agent)
+    path = survey_link(first).split("8000", 1)[1]
+
+    response = Client().post(path, {"score": "1", "solved": "no"})
+
+    assert response.status_code == 400 and "earlier resolution" in response.content.decode()
+    assert not Rating.objects.exists()
+
+
+def test_not_solved_on_a_closed_ticket_is_reviewed_without_a_reopen_notice(
+    app: APIClient, api_ticket: Ticket, agent: User
+) -> None:
+    resolved(api_ticket, agent)
+    Ticket.objects.filter(pk=api_ticket.pk).update(status=Status.CLOSED)
+
+    assert rate(app, api_ticket, solved=False).status_code == 201
+
+    assert Ticket.objects.get(pk=api_ticket.pk).status == Status.CLOSED
+    assert list(Review.objects.values_list("reason", flat=True)) == [ReviewReason.NOT_SOLVED]
+    assert mail.outbox == []

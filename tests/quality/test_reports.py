@@ -194,3 +194,14 @@ def test_agents_do_not_open_the_report(agent: User) -> None:
     client = Client()
     client.force_login(agent)
     assert client.get(reverse("admin:quality_report")).status_code == 403
+
+
+def test_a_rejected_ticket_is_no_sla_miss() -> None:
+    opened = START + timedelta(days=2)
+    for status in ("rejected", "in_progress"):
+        ticket = TicketFactory(status=status, resolution_due_at=opened + timedelta(hours=1))
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=opened)
+
+    [_row, total] = reports.report("channel", START, END)
+
+    assert total.tickets == 2 and total.sla_compliance == 0.0  # only the open one counts

@@ -179,3 +179,13 @@ def test_the_detector_on_the_labelled_set(record_property: Any) -> None:
     record_property("precision", precision)
     record_property("recall", recall)
     assert precision >= 0.9 and recall >= 0.95
+
+
+def test_replies_with_no_words_are_not_the_same_answer(agent: User) -> None:
+    water = asked(QUESTIONS["air"][0], "air")
+    bill = asked(QUESTIONS["tagihan"][1], "tagihan")
+
+    answer(water, agent, "123")
+    answer(bill, agent, "456 !!")
+
+    assert ReplyFingerprint.objects.count() == 2 and not SameAnswerFlag.objects.exists()
