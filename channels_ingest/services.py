@@ -267,6 +267,8 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
     storming = _storming(
         [(c.pk, r.channel) for (_d, r), c in zip(candidates, citizens, strict=True)]
     )
+    from quality import services as quality  # the quality app depends on this one
+
     stored = messages_by_external_id((r.channel, r.external_id) for _d, r in candidates)
     threads = set(
         Ticket.objects.filter(
@@ -280,6 +282,8 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
             continue  # a redelivery of a processed message
         if citizen.pk in storming:
             continue  # the one-by-one path says why it opens nothing
+        if not record.is_public and quality.parse_answer(_body(record)) is not None:
+            continue  # perhaps a late answer to a closed ticket's question: one by one
         if record.by_sender and not record.is_public and conversation in threads:
             continue  # continues a conversation (or this group opens it)
         if record.by_sender and not record.is_public:
@@ -491,6 +495,10 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
         channel=inbound.channel, address=inbound.sender, name=inbound.sender_name
     )
     ticket = _thread(account, inbound, citizen.pk)
+    if ticket is None and not inbound.is_public:
+        from quality import services as quality  # the quality app depends on this one
+
+        ticket = quality.awaiting_answer(citizen.pk, inbound.channel, _body(inbound))
     if ticket is None:
         [(ticket, message)] = complaints.open_conversations(
             [_new_ticket(account, inbound, citizen)]
@@ -509,7 +517,7 @@ def receive(account: ChannelAccount, inbound: Inbound) -> Message:
         if inbound.reply_to
         else None,
     )
-    if ticket.status == Status.RESOLVED and not inbound.is_public:
+    if ticket.status in (Status.RESOLVED, Status.CLOSED) and not inbound.is_public:
         from quality import services as quality  # the quality app depends on this one
 
         quality.answer_from_channel(ticket, message.body, inbound.channel)

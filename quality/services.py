@@ -274,23 +274,45 @@ def parse_answer(text: str) -> tuple[int | None, bool | None, str] | None:
 
 
 def answer_from_channel(ticket: Ticket, text: str, channel: str) -> Rating | None:
-    """A citizen's chat message on a resolved ticket with a question pending: their
-    answer, recorded (the message itself stays in the conversation)."""
-    if ticket.status != Status.RESOLVED:
+    """A citizen's chat message on a resolved (or since closed) ticket whose question is
+    pending: their answer, recorded (the message itself stays in the conversation)."""
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
         return None
-    pending = CsatSurvey.objects.filter(  # asked on this channel, for this resolution
-        ticket=ticket,
-        resolution_round=ticket.reopen_count,
-        channel=channel,
-        sent_at__isnull=False,
-        answered_at__isnull=True,
-    ).exists()
-    parsed = parse_answer(text) if pending else None
+    parsed = parse_answer(text) if _pending(ticket, channel).exists() else None
     if parsed is None:
         return None
     score, solved, comment = parsed
     return record_rating(
         ticket=ticket, score=score, solved=solved, comment=comment, channel=channel
+    )
+
+
+def awaiting_answer(citizen_id: int, channel: str, text: str) -> Ticket | None:
+    """The citizen's closed ticket whose question, sent on `channel` within the answer
+    window, `text` answers: a late "4 ya" belongs there, not in a new complaint."""
+    if parse_answer(text) is None:
+        return None
+    since = timezone.now() - timedelta(days=SURVEY_LINK_DAYS)
+    surveys = CsatSurvey.objects.filter(
+        ticket__citizen_id=citizen_id,
+        ticket__status=Status.CLOSED,
+        channel=channel,
+        sent_at__gte=since,
+        answered_at__isnull=True,
+    ).select_related("ticket")
+    for survey in surveys.order_by("-sent_at")[:5]:
+        if survey.resolution_round == survey.ticket.reopen_count:
+            return survey.ticket
+    return None
+
+
+def _pending(ticket: Ticket, channel: str) -> Any:
+    return CsatSurvey.objects.filter(  # asked on this channel, for this resolution
+        ticket=ticket,
+        resolution_round=ticket.reopen_count,
+        channel=channel,
+        sent_at__isnull=False,
+        answered_at__isnull=True,
     )
 
 

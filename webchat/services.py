@@ -141,8 +141,15 @@ def _from_citizen(
 ) -> ChatEvent:
     """The citizen's message on the conversation's ticket; the first one (or the first
     after the ticket ended) opens a ticket, and its number follows as a system event."""
+    from quality import services as quality  # the quality app depends on this one
+
     ticket = conversation.ticket
-    opens = ticket is None or ticket.status in ENDED
+    late = (  # a late answer to a closed ticket's question stays on that ticket
+        ticket is not None
+        and ticket.status == Status.CLOSED
+        and quality.awaiting_answer(conversation.citizen_id, Channel.WEBCHAT, text) == ticket
+    )
+    opens = ticket is None or (ticket.status in ENDED and not late)
     if opens:
         ticket = _as_chat_error(
             complaints.open_ticket,
@@ -164,9 +171,7 @@ def _from_citizen(
             channel=Channel.WEBCHAT,
             external_id=external_id,
         )
-        if ticket is not None and ticket.status == Status.RESOLVED:
-            from quality import services as quality  # the quality app depends on this one
-
+        if ticket is not None and ticket.status in (Status.RESOLVED, Status.CLOSED):
             quality.answer_from_channel(ticket, text, Channel.WEBCHAT)
     event = _append(
         conversation,

@@ -59,3 +59,24 @@ def test_the_question_goes_out_and_a_digit_reply_is_the_answer(
     assert Review.objects.filter(ticket=ticket).count() == 2
     inbound = Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
     assert inbound.count() == 3  # every message is kept in the conversation
+
+
+def test_a_late_answer_after_the_ticket_closed_stays_on_it(
+    deliver: Deliver, accounts: Any, provider: respx.MockRouter, agent: Any
+) -> None:
+    deliver.case("wa-text")
+    ticket = Ticket.objects.get()
+    transition_ticket(ticket=ticket, transition="triage", by=agent)
+    transition_ticket(ticket=ticket, transition="start", by=agent)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Diantar")
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.CLOSED)  # closed after 7 days
+
+    citizen_writes(deliver, 3, "5 ya")
+
+    assert Ticket.objects.count() == 1  # no complaint opened by "5 ya"
+    rating = Rating.objects.get()
+    assert (rating.ticket_id, rating.score, rating.solved) == (ticket.pk, 5, True)
+
+    citizen_writes(deliver, 4, "Lampu jalan mati sejak kemarin")  # a new complaint
+    assert Ticket.objects.count() == 2

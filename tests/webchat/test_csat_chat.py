@@ -38,3 +38,25 @@ def test_the_question_is_in_the_chat_and_the_reply_answers_it(agent: Any) -> Non
         "terima kasih",
         "webchat",
     )
+
+
+def test_a_late_answer_in_the_chat_after_closing_opens_no_complaint(agent: Any) -> None:
+    from complaints.choices import Status
+    from complaints.models import Ticket
+
+    started = services.start_conversation(name="Sari")
+    services.send(started.conversation.pk, text="Air mati tiga hari", client_msg_id="m1")
+    started.conversation.refresh_from_db()
+    ticket = started.conversation.ticket
+    for step in ("triage", "start"):
+        transition_ticket(ticket=ticket, transition=step, by=agent)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Air mengalir")
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.CLOSED)
+
+    services.send(started.conversation.pk, text="tidak. masih mati", client_msg_id="m2")
+
+    assert Ticket.objects.count() == 1
+    rating = Rating.objects.get()
+    assert (rating.solved, rating.comment) == (False, "masih mati")
+    assert Ticket.objects.get().status == Status.CLOSED  # reviewed, not reopened
