@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 import respx
-from django.test import TestCase
 
 from complaints.choices import Direction, Status
 from complaints.models import Message, Rating, Ticket
-from complaints.services import transition_ticket
 from quality.models import Review
 from tests.channels.conftest import Deliver, sample
 from tests.channels.test_forgery_and_duplicates import meta_sign
+from tests.quality.steps import resolved_and_asked
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +33,7 @@ def test_the_question_goes_out_and_a_digit_reply_is_the_answer(
     deliver: Deliver, accounts: Any, provider: respx.MockRouter, agent: Any
 ) -> None:
     deliver.case("wa-text")
-    ticket = Ticket.objects.get()
-    transition_ticket(ticket=ticket, transition="triage", by=agent)
-    transition_ticket(ticket=ticket, transition="start", by=agent)
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Diantar")
+    ticket = resolved_and_asked(Ticket.objects.get(), agent, "Diantar")
 
     asked = json.loads(provider.calls.last.request.content)
     assert "Balas YA atau TIDAK" in asked["text"]["body"]
@@ -65,11 +60,7 @@ def test_a_late_answer_after_the_ticket_closed_stays_on_it(
     deliver: Deliver, accounts: Any, provider: respx.MockRouter, agent: Any
 ) -> None:
     deliver.case("wa-text")
-    ticket = Ticket.objects.get()
-    transition_ticket(ticket=ticket, transition="triage", by=agent)
-    transition_ticket(ticket=ticket, transition="start", by=agent)
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Diantar")
+    ticket = resolved_and_asked(Ticket.objects.get(), agent, "Diantar")
     Ticket.objects.filter(pk=ticket.pk).update(status=Status.CLOSED)  # closed after 7 days
 
     citizen_writes(deliver, 3, "5 ya")

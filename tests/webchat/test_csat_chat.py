@@ -6,25 +6,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import TestCase
 
-from complaints.models import Rating
-from complaints.services import transition_ticket
+from complaints.choices import Status
+from complaints.models import Rating, Ticket
+from tests.quality.steps import resolved_and_asked
 from webchat import services
 from webchat.models import ChatEvent
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_question_is_in_the_chat_and_the_reply_answers_it(agent: Any) -> None:
+def chat_resolved(agent: Any) -> tuple[services.Started, Ticket]:
+    """A chat whose complaint the agent resolved (the question asked in the chat)."""
     started = services.start_conversation(name="Sari")
     services.send(started.conversation.pk, text="Air mati tiga hari", client_msg_id="m1")
     started.conversation.refresh_from_db()
     ticket = started.conversation.ticket
-    for step in ("triage", "start"):
-        transition_ticket(ticket=ticket, transition=step, by=agent)
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Air mengalir")
+    assert ticket is not None
+    return started, resolved_and_asked(ticket, agent, "Air mengalir")
+
+
+def test_the_question_is_in_the_chat_and_the_reply_answers_it(agent: Any) -> None:
+    started, _ticket = chat_resolved(agent)
 
     asked = ChatEvent.objects.filter(conversation=started.conversation).latest("seq")
     assert "Balas YA atau TIDAK" in asked.text
@@ -41,17 +44,7 @@ def test_the_question_is_in_the_chat_and_the_reply_answers_it(agent: Any) -> Non
 
 
 def test_a_late_answer_in_the_chat_after_closing_opens_no_complaint(agent: Any) -> None:
-    from complaints.choices import Status
-    from complaints.models import Ticket
-
-    started = services.start_conversation(name="Sari")
-    services.send(started.conversation.pk, text="Air mati tiga hari", client_msg_id="m1")
-    started.conversation.refresh_from_db()
-    ticket = started.conversation.ticket
-    for step in ("triage", "start"):
-        transition_ticket(ticket=ticket, transition=step, by=agent)
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        transition_ticket(ticket=ticket, transition="resolve", by=agent, reason="Air mengalir")
+    started, ticket = chat_resolved(agent)
     Ticket.objects.filter(pk=ticket.pk).update(status=Status.CLOSED)
 
     services.send(started.conversation.pk, text="tidak. masih mati", client_msg_id="m2")
