@@ -30,7 +30,7 @@ from tests.channels.stack import (
     whatsapp_headers,
     whatsapp_text,
 )
-from tests.complaints.test_agent_socket import agents_socket, cookie_of, send
+from tests.complaints.test_agent_socket import agents_socket, cookie_of, frame_of, send
 from tests.results import write_result
 
 pytestmark = STACK_MARKS
@@ -72,7 +72,7 @@ class AgentPage:
             try:
                 async with agents_socket(self.base, self.cookie) as socket:
                     await send(socket, type="subscribe", ticket=self.ticket)
-                    await self._until_subscribed(socket)
+                    await frame_of(socket, "subscribed")
                     self.connected.append(time.monotonic())
                     retry = 0.25
                     await self._resync()
@@ -89,11 +89,6 @@ class AgentPage:
                 self.closed.append(time.monotonic())
             await asyncio.sleep(retry)
             retry = min(retry * 2, 2.0)
-
-    @staticmethod
-    async def _until_subscribed(socket: Any) -> None:
-        while json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] != "subscribed":
-            pass
 
     async def _resync(self) -> None:
         url = f"{self.base}/{settings.ADUAN_ADMIN_URL}complaints/ticket/{self.ticket}/live/"
