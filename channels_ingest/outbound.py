@@ -29,6 +29,8 @@ from complaints.choices import AuthorKind, Channel, Direction
 from complaints.models import ChannelIdentity, Message
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# A thread sends one request at a time: a kept connection or two per provider host.
+LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=4)
 # Provider error codes worth retrying (throttling, transient faults).
 RETRYABLE_CODES = frozenset({130429, 131000, 131056, 2, 4, 17, 32, 613})
 
@@ -305,24 +307,24 @@ def _post(url: str, token: str, body: dict[str, Any]) -> httpx.Response:
     return _client().post(url, json=body, headers=headers)
 
 
-_clients: dict[int, httpx.Client] = {}
-_clients_lock = threading.Lock()
+_local = threading.local()
 
 
 def _client() -> httpx.Client:
-    """The process's client for provider APIs: its connections (and TLS context) are kept
-    between sends; building them per send was a tenth of a worker's time. A forked
-    process starts its own."""
-    pid = os.getpid()
-    with _clients_lock:
-        client = _clients.get(pid)
-        if client is None:
-            # As many kept connections as sending threads: beyond httpx's default 20, each
-            # send opened (and closed) a connection of its own.
-            threads = settings.ADUAN_SEND_THREADS
-            limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
-            client = _clients[pid] = httpx.Client(timeout=TIMEOUT, limits=limits)
-        return client
+    """This thread's client for provider APIs: its connections (and TLS context) are kept
+    between sends; building them per send was a tenth of a worker's time.
+
+    One per thread, not one per process: httpx's connection pool serialises its threads on
+    one lock, under which each request also polls every kept connection; with the sending
+    threads sharing a client, they spent most of their time waiting for that lock. A
+    forked process's threads build their own (the `pid` check: a child inherits its
+    parent's thread-local values).
+    """
+    client: httpx.Client | None = getattr(_local, "client", None)
+    if client is None or _local.pid != os.getpid():
+        client = _local.client = httpx.Client(timeout=TIMEOUT, limits=LIMITS)
+        _local.pid = os.getpid()
+    return client
 
 
 def _meta_result(reply: httpx.Response, external_id: Any) -> Sent:
