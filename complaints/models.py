@@ -220,7 +220,16 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_time"),
+            # What the channels' sweep sends again: the few messages still queued, found
+            # without reading every message ever sent.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(delivery_status=DeliveryStatus.QUEUED),
+                name="message_queued",
+            ),
+        ]
         constraints = [
             # Webhook retries carry the same provider id: the database keeps one message.
             models.UniqueConstraint(
