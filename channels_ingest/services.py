@@ -39,7 +39,7 @@ from complaints.fetch import FetchFailed
 from complaints.models import ChannelIdentity, Message, Ticket
 from complaints.numbers import normalise_number
 from complaints.rows import save_fields
-from complaints.selectors import message_by_external_id, messages_by_external_id
+from complaints.selectors import message_by_external_id
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,6 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
     )
     from quality import services as quality  # the quality app depends on this one
 
-    stored = messages_by_external_id((r.channel, r.external_id) for _d, r in candidates)
     threads = set(
         Ticket.objects.filter(
             citizen__in={c.pk for c in citizens}, status__in=THREAD_STATES
@@ -278,8 +277,6 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
     chosen: list[tuple[Delivery, Inbound, Any]] = []
     for (delivery, record), citizen in zip(candidates, citizens, strict=True):
         conversation = (citizen.pk, record.channel, delivery.account_id)
-        if (record.channel, record.external_id) in stored:
-            continue  # a redelivery of a processed message
         if citizen.pk in storming:
             continue  # the one-by-one path says why it opens nothing
         if not record.is_public and quality.parse_answer(_body(record)) is not None:
@@ -289,6 +286,8 @@ def _open_new(candidates: list[tuple[Delivery, Inbound]]) -> set[int]:
         if record.by_sender and not record.is_public:
             threads.add(conversation)
         chosen.append((delivery, record, citizen))
+    # A message stored already (a redelivery) comes back with its ticket, and is
+    # acknowledged only if that ticket never was.
     opened = complaints.open_conversations(
         [_new_ticket(d.account, r, citizen) for d, r, citizen in chosen]
     )
