@@ -10,6 +10,12 @@ stored as messages, acknowledgement sent).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aduan REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/ingest.py
 
+Before the load, `--history` complaints go through the same server and worker, and the
+tables vacuumed and analysed, as a running system's are by autovacuum: planned on the
+statistics of empty tables, the lookups of the drain read whole tables (and on a server
+with autovacuum off, as this machine's, they are never analysed otherwise). The figures
+are of the load alone.
+
 The load comes from wrk (`apt-get install wrk`), which leaves the cores to the system
 under test; without wrk, from httpx clients in this process.
 """
@@ -41,12 +47,11 @@ from dataclasses import dataclass
 import httpx
 
 from bench.common import (
-    WhatsAppGraphDouble,
+    GraphStandIn,
     bench_database_url,
     django_on,
     report,
     settle,
-    start_graph_double,
     start_server,
 )
 
@@ -163,7 +168,7 @@ def with_wrk(base: str, clients: int, seconds: int, count: int) -> Load:
     return Load(requests, micros / 1e6, p50 / 1e6, p99 / 1e6, non_2xx, socket_errors)
 
 
-def with_httpx(base: str, clients: int, count: int) -> Load:
+def with_httpx(base: str, clients: int, count: int, offset: int = 0) -> Load:
     latencies: list[float] = []
     non_2xx = socket_errors = 0
 
@@ -171,7 +176,7 @@ def with_httpx(base: str, clients: int, count: int) -> Load:
         nonlocal non_2xx, socket_errors
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             for n in range(first, count, clients):
-                body = delivery(n)
+                body = delivery(offset + n)
                 headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
                 began = time.perf_counter()
                 try:
@@ -194,6 +199,33 @@ def with_httpx(base: str, clients: int, count: int) -> Load:
     return Load(len(latencies), seconds, q[49], q[98], non_2xx, socket_errors)
 
 
+HISTORY_FROM = 100_000_000  # history's citizens and message ids, apart from the load's
+
+
+def with_history(base: str, clients: int, count: int, wait: float, graph: GraphStandIn) -> int:
+    """Sends `count` complaints from citizens of their own and waits until they are
+    processed and acknowledged, then vacuums and analyses the database and forgets the
+    sends; returns the deliveries processed."""
+    if not count:
+        return 0
+    from django.db import connection
+
+    began = time.perf_counter()
+    with_httpx(base, clients, count, offset=HISTORY_FROM)
+    processed, pending, queued, _elapsed = settle(began, wait)
+    if pending or queued:
+        sys.exit(f"history: {pending} deliveries still pending, {queued} messages queued")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    graph.sent.clear()
+    print(
+        f"history: {processed} complaints in {time.perf_counter() - began:.0f} s, "
+        "tables vacuumed and analysed",
+        flush=True,
+    )
+    return processed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,6 +238,13 @@ def main() -> None:
         default=60_000,
         help="distinct deliveries: prepared for wrk (it sends each at most once while they "
         "last), sent by httpx",
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=20_000,
+        help="complaints processed before the load (then the tables vacuumed and analysed); "
+        "0 for none",
     )
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
@@ -230,11 +269,11 @@ def main() -> None:
         sys.exit("Set REDIS_URL: the bench measures the server with its Celery worker.")
     url = bench_database_url(BENCH_DB)
     prepare(url)
-    graph = start_graph_double(args.provider_ms / 1000)
+    graph = GraphStandIn(args.provider_ms / 1000)
     env = os.environ | {
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph.server_address[1]}",
+        "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph.port}",
         "LOG_LEVEL": "WARNING",
     }
     subprocess.run(  # an empty queue: nothing left over from an earlier run
@@ -265,25 +304,27 @@ def main() -> None:
     from channels_ingest.models import Delivery
 
     try:
+        history = with_history(base, args.clients, args.history, args.wait, graph)
         began = time.perf_counter()
         if use_wrk:
             load = with_wrk(base, args.clients, args.seconds, args.deliveries)
         else:
             load = with_httpx(base, args.clients, args.deliveries)
-        stored = Delivery.objects.count()
+        stored = Delivery.objects.count() - history
         load_ended = time.perf_counter() - began
-        during = Delivery.objects.exclude(state=Delivery.State.PENDING).count()
+        during = Delivery.objects.exclude(state=Delivery.State.PENDING).count() - history
         processed, pending, queued, elapsed = settle(began, args.wait)
+        processed -= history
         print(f"deliveries sent {load.requests}, stored {stored}")
         report("acks", load.requests, load.seconds, load.p50, load.p99, load.non_2xx)
         print(f"non-2xx  {load.non_2xx}, socket errors {load.socket_errors}")
         print(
             f"processed {processed} in {elapsed:.1f} s from the first request "
             f"({processed / elapsed:.0f}/s end to end); still pending {pending}; "
-            f"acknowledgements sent to the provider {len(WhatsAppGraphDouble.sent)}, "
+            f"acknowledgements sent to the provider {len(graph.sent)}, "
             f"still queued {queued}"
         )
-        sends = Counter(body.get("biz_opaque_callback_data") for body in WhatsAppGraphDouble.sent)
+        sends = Counter(body.get("biz_opaque_callback_data") for body in graph.sent)
         if twice := sorted(k for k, n in sends.items() if n > 1):
             print(f"  sent more than once: {len(twice)} messages ({', '.join(twice[:10])})")
         after = elapsed - load_ended
