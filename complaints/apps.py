@@ -7,6 +7,7 @@ class ComplaintsConfig(AppConfig):
     verbose_name = "Complaints"
 
     def ready(self) -> None:
+        from complaints import checks  # noqa: F401 - registers the system checks
         from complaints.roles import ensure_role_groups
 
         # Role groups must exist on every installation, demo data or not.

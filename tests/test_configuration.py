@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
+from django.core.management import call_command
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
@@ -133,3 +136,18 @@ def test_uploaded_files_are_private_to_the_service(tmp_path: Path, settings: Any
 @pytest.mark.parametrize("setting", ["SESSION_COOKIE_HTTPONLY", "SECURE_CONTENT_TYPE_NOSNIFF"])
 def test_cookie_and_header_defaults_are_safe(settings: Any, setting: str) -> None:
     assert getattr(settings, setting) is True
+
+
+@pytest.mark.django_db
+def test_the_database_check_says_when_autovacuum_is_off() -> None:
+    """`check --database default` (and every migrate) warns when PostgreSQL's autovacuum
+    is off, and only then: asserted against the server's own setting, whichever it is;
+    the embedded database has none."""
+    autovacuum = "on"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW autovacuum")
+            (autovacuum,) = cursor.fetchone()
+    said = io.StringIO()
+    call_command("check", databases=["default"], stdout=io.StringIO(), stderr=said)
+    assert ("aduan.W001" in said.getvalue()) == (autovacuum != "on")
