@@ -133,7 +133,6 @@ class WhatsAppGraphDouble(BaseHTTPRequestHandler):
     # the body waited for the client's delayed ACK, 40 ms a send (the double's, not ours).
     disable_nagle_algorithm = True
     sent: list[dict[str, Any]] = []
-    ids = itertools.count(1)  # message ids answered: never twice, even when `sent` is reset
     latency = 0.0  # seconds each answer takes, as a provider across the internet would
     in_flight = peak = 0  # sends being answered at once, now and at most
     lock = threading.Lock()
@@ -148,7 +147,7 @@ class WhatsAppGraphDouble(BaseHTTPRequestHandler):
         with cls.lock:
             cls.in_flight -= 1
         self.sent.append(body)
-        answer = json.dumps({"messages": [{"id": f"wamid.OUT{next(self.ids)}"}]}).encode()
+        answer = json.dumps({"messages": [{"id": f"wamid.OUT{len(self.sent)}"}]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -170,7 +169,6 @@ def start_graph_double(latency: float = 0.0) -> ThreadingHTTPServer:
     """A fresh WhatsAppGraphDouble serving on a free loopback port, in a thread, answering
     after `latency` seconds."""
     WhatsAppGraphDouble.sent = []
-    WhatsAppGraphDouble.ids = itertools.count(1)
     WhatsAppGraphDouble.latency = latency
     WhatsAppGraphDouble.in_flight = WhatsAppGraphDouble.peak = 0
     server = Provider(("127.0.0.1", 0), WhatsAppGraphDouble)
