@@ -49,6 +49,7 @@ import httpx
 from bench.common import (
     GraphStandIn,
     bench_database_url,
+    cpu_seconds,
     django_on,
     report,
     settle,
@@ -305,6 +306,7 @@ def main() -> None:
 
     try:
         history = with_history(base, args.clients, args.history, args.wait, graph)
+        spent = {"worker": cpu_seconds(worker.pid), "server": cpu_seconds(server.pid)}
         began = time.perf_counter()
         if use_wrk:
             load = with_wrk(base, args.clients, args.seconds, args.deliveries)
@@ -315,6 +317,7 @@ def main() -> None:
         during = Delivery.objects.exclude(state=Delivery.State.PENDING).count() - history
         processed, pending, queued, elapsed = settle(began, args.wait)
         processed -= history
+        worker_cpu, server_cpu = cpu_seconds(worker.pid), cpu_seconds(server.pid)
         print(f"deliveries sent {load.requests}, stored {stored}")
         report("acks", load.requests, load.seconds, load.p50, load.p99, load.non_2xx)
         print(f"non-2xx  {load.non_2xx}, socket errors {load.socket_errors}")
@@ -331,6 +334,16 @@ def main() -> None:
         print(
             f"  while the senders sent: {during / load_ended:.0f}/s; after they stopped: "
             f"{(processed - during) / after:.0f}/s over {after:.1f} s (sends included)"
+        )
+        per = {
+            "worker": (worker_cpu["server"] - spent["worker"]["server"]) / max(processed, 1),
+            "server": (server_cpu["server"] - spent["server"]["server"]) / max(load.requests, 1),
+            "postgres": (worker_cpu["postgres"] - spent["worker"]["postgres"]) / max(processed, 1),
+        }
+        print(
+            f"CPU: worker {1000 * per['worker']:.2f} ms a processed delivery, server "
+            f"{1000 * per['server']:.2f} ms an acknowledgement, PostgreSQL "
+            f"{1000 * per['postgres']:.2f} ms a delivery (acknowledging and processing)"
         )
     finally:
         server.terminate()
