@@ -9,6 +9,9 @@ class ComplaintsConfig(AppConfig):
     def ready(self) -> None:
         from complaints import checks  # noqa: F401 - registers the system checks
         from complaints.roles import ensure_role_groups
+        from complaints.rows import send_arrays_in_binary
+
+        send_arrays_in_binary()
 
         # Role groups must exist on every installation, demo data or not.
         post_migrate.connect(ensure_role_groups, dispatch_uid="aduan-role-groups")

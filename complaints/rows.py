@@ -9,14 +9,43 @@ PostgreSQL the same UPDATE is written once over arrays, one per column:
 
 so its cost in Python is that of passing the values. Elsewhere (the embedded SQLite
 mode) `bulk_update` does it.
+
+Django's `bulk_create` passes its rows the same way, one array per column, and
+psycopg writes a Python list as a text array literal by default: element by element in
+Python, quoting and escaping each. `send_arrays_in_binary` has lists go in PostgreSQL's
+binary array format instead, ten times cheaper for text (0.28 -> 0.025 ms per hundred
+values); a channel worker's drain spent an eighth of its time writing array literals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
 from django.db import connections, router
 from django.db.models import Model
+from psycopg.adapt import PyFormat
+from psycopg.types.array import BaseListDumper, ListBinaryDumper, ListDumper
+
+
+class _BinaryListDumper(ListBinaryDumper):
+    """Lists as binary arrays, unless their elements have no binary form (then text)."""
+
+    def upgrade(self, obj: list[object], format: PyFormat) -> BaseListDumper:
+        try:
+            return super().upgrade(obj, format)
+        except psycopg.ProgrammingError:  # an element type with a text dumper only
+            return ListDumper(self.cls, self._tx).upgrade(obj, format)
+
+
+def send_arrays_in_binary() -> None:
+    """Lists passed as query parameters (`%s`) go as binary arrays, in this process.
+
+    Called before the first connection (the app's `ready`): Django copies psycopg's
+    adapters when it first connects. Only server-side binding sends binary parameters;
+    with client-side binding psycopg writes every value as a literal, as before.
+    """
+    psycopg.adapters.register_dumper(list, _BinaryListDumper)
 
 
 def save_fields(objs: Sequence[Model], fields: Sequence[str]) -> None:

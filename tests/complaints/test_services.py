@@ -144,6 +144,65 @@ def test_complaints_opened_together_cost_the_queries_of_one(
     assert Attachment.objects.get().message.ticket == opened[3]
 
 
+AWKWARD_TEXTS = [
+    'Kata "kutip", garis\\miring, {kurung}, koma, NULL',
+    "NULL",
+    "",
+    "Baris satu\nbaris dua\ttab",
+    "Jalan rusak 🚧 di Jl. Merdeka — «parah» ñ",
+    " spasi di tepi ",
+]
+
+
+@pytest.mark.django_db
+def test_complaints_opened_together_keep_every_character_and_null() -> None:
+    citizen = CitizenFactory()
+    opened = services.open_conversations(
+        [
+            services.NewTicket(
+                citizen=citizen,
+                channel=Channel.TELEGRAM,
+                subject="Aduan",
+                body=text,
+                external_id=str(i),
+                address=text,
+                latitude=None if i % 2 else -6.2 + i / 1000,
+                longitude=None if i % 2 else 106.8,
+            )
+            for i, text in enumerate(AWKWARD_TEXTS)
+        ]
+    )
+    for i, (ticket, first) in enumerate(opened):
+        stored = Ticket.objects.get(pk=ticket.pk)
+        assert stored.messages.get().body == first.body == AWKWARD_TEXTS[i]
+        assert stored.address == AWKWARD_TEXTS[i]
+        assert (stored.latitude is None) == bool(i % 2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_lists_of_values_with_no_binary_form_are_still_passed() -> None:
+    from django.db import connection
+    from psycopg.adapt import Dumper
+
+    class Code:
+        """A value only the text format can write."""
+
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+    class CodeDumper(Dumper):
+        def dump(self, obj: Code) -> bytes:
+            return f"code:{obj.text}".encode()
+
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_dumper(Code, CodeDumper)
+        cursor.execute("SELECT (%s)::text[]", [[Code("a,b"), None, Code('c"d')]])
+        assert cursor.fetchone()[0] == ["code:a,b", None, 'code:c"d']
+        cursor.execute("SELECT (%s)::bigint[]", [[1, None, 2**40]])
+        assert cursor.fetchone()[0] == [1, None, 2**40]
+
+
 @pytest.mark.django_db
 def test_a_delivery_already_stored_or_twice_in_a_group_opens_one_ticket() -> None:
     citizen = CitizenFactory()
