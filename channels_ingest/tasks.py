@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_ingest import outbound, services
@@ -199,7 +199,12 @@ def _send(message_ids: list[int], attempt: int) -> None:
             done.append(message)
             if _record(message, result, attempt):  # backoff 2, 4, 8, 16, 32 s
                 transaction.on_commit(partial(_retry_later, message.pk, attempt + 1))
-        save_fields(done, SENT_FIELDS)
+        try:
+            with transaction.atomic():
+                save_fields(done, SENT_FIELDS)
+        except IntegrityError:  # an id the provider gave is another message's already
+            for message in done:
+                _save_outcome(message)
         for message in done:  # delivery status is shown on the ticket, not in the queue
             broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
 
@@ -217,6 +222,23 @@ def _record(message: Message, result: outbound.Sent, attempt: int) -> bool:
     message.delivery_status = DeliveryStatus.FAILED
     logger.warning("message %s not sent: %s", message.pk, result.error)
     return False
+
+
+def _save_outcome(message: Message) -> None:
+    """Writes one message's send outcome; if the provider's id for it is already another
+    message's, the message is recorded as sent without that id (its status callbacks
+    cannot be told apart) rather than left queued to be sent again."""
+    try:
+        with transaction.atomic():
+            message.save(update_fields=SENT_FIELDS)
+    except IntegrityError:
+        logger.warning(
+            "message %s: provider id %r is another message's", message.pk, message.external_id
+        )
+        clash = f"Sent; the provider's id {message.external_id} is another message's."
+        message.delivery_note = " ".join(filter(None, [message.delivery_note, clash]))[:500]
+        message.external_id = ""
+        message.save(update_fields=SENT_FIELDS)
 
 
 def _retry_later(message_id: int, attempt: int) -> None:

@@ -228,3 +228,29 @@ def test_each_acknowledgement_of_a_group_keeps_its_own_outcome(
     assert [ack(n).external_id for n in (0, 2, 4)] == ["wamid.OK0.1", "wamid.OK2.2", "wamid.OK4.1"]
     assert ack(1).delivery_error.startswith("131030")
     assert tries == {f"62813000{n:05d}": 2 if n == 2 else 1 for n in range(5)}
+
+
+def test_an_id_the_provider_gives_twice_fails_no_other_acknowledgement(
+    deliver: Deliver, accounts: Any, provider: respx.MockRouter
+) -> None:
+    """Each acknowledgement is sent once, even when the provider answers one with an id
+    that is already another message's: that one is recorded as sent without the id."""
+    tries: dict[str, int] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        to = json.loads(request.content)["to"]
+        tries[to] = tries.get(to, 0) + 1
+        n = int(to[-5:])
+        sent_id = "wamid.GROUPd0" if n == 2 else f"wamid.ACK{n}"  # citizen 0's message id
+        return httpx.Response(200, json={"messages": [{"id": sent_id}]})
+
+    provider["whatsapp"].mock(side_effect=answer)
+
+    send(deliver, whatsapp(*[(n, f"d{n}", f"Aduan {n}") for n in range(4)]))
+
+    acks = [inbound(f"d{n}").ticket.messages.get(direction=Direction.OUTBOUND) for n in range(4)]
+    assert [a.delivery_status for a in acks] == [DeliveryStatus.SENT] * 4
+    assert [a.external_id for a in acks] == ["wamid.ACK0", "wamid.ACK1", "", "wamid.ACK3"]
+    assert "wamid.GROUPd0" in acks[2].delivery_note
+    assert tries == {f"62813000{n:05d}": 1 for n in range(4)}
+    assert not Message.objects.filter(delivery_status=DeliveryStatus.QUEUED).exists()
