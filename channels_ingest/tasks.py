@@ -7,6 +7,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -168,16 +169,7 @@ SENT_FIELDS = ["external_id", "delivery_status", "delivery_error", "delivery_not
 
 
 def _send(message_ids: list[int], attempt: int) -> None:
-    """Sends the named messages still queued and not being sent by another worker.
-
-    One transaction for them all: the rows are locked together (SKIP LOCKED, so two
-    workers never send the same message), the provider calls go out at once from the
-    sending threads, and the outcomes are written by one UPDATE. At hundreds of messages
-    a second, the four statements per message of a transaction each were most of a
-    worker's time. The trade-off: a worker killed between the calls and the commit
-    leaves its whole group queued, and the sweep sends it again (a duplicate
-    acknowledgement rather than a lost one).
-    """
+    """Sends the named messages still queued and not being sent by another worker."""
     with transaction.atomic():
         locked = (
             Message.objects.select_for_update(skip_locked=True, of=("self",))
@@ -185,28 +177,61 @@ def _send(message_ids: list[int], attempt: int) -> None:
             .filter(pk__in=message_ids, delivery_status=DeliveryStatus.QUEUED)
             .order_by("pk")
         )
-        messages = list(locked)
-        if not messages:
-            return  # sent already, or another worker is sending them
-        send = partial(_send_or_log, context=outbound.Context.of(messages))
-        inline = len(messages) == 1 or send_message.app.conf.task_always_eager
-        # The calls touch no database: the threads need no connection of their own.
-        results = list(map(send, messages) if inline else _senders().map(send, messages))
-        done = []
-        for message, result in zip(messages, results, strict=True):
-            if result is None:
-                continue  # left queued: the sweep sends it again
-            done.append(message)
-            if _record(message, result, attempt):  # backoff 2, 4, 8, 16, 32 s
-                transaction.on_commit(partial(_retry_later, message.pk, attempt + 1))
-        try:
-            with transaction.atomic():
-                save_fields(done, SENT_FIELDS)
-        except IntegrityError:  # an id the provider gave is another message's already
-            for message in done:
-                _save_outcome(message)
-        for message in done:  # delivery status is shown on the ticket, not in the queue
-            broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
+        _deliver(list(locked), attempt)
+
+
+def send_now(messages: Sequence[Message]) -> None:
+    """Sends outbound messages this process has just committed (a drain's
+    acknowledgements) without a trip through the queue: the rows are locked as a send
+    task locks them, but the messages are those in memory, not read again with their
+    tickets and accounts. If it fails before recording the outcomes, a task sends the
+    group (a message that went out meanwhile goes again: the trade-off of `_deliver`)."""
+    try:
+        with transaction.atomic():
+            locked = set(
+                Message.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=[m.pk for m in messages], delivery_status=DeliveryStatus.QUEUED)
+                .values_list("pk", flat=True)
+            )
+            _deliver([m for m in messages if m.pk in locked], 0)
+    except Exception:
+        logger.warning(
+            "sending %d messages failed; queued for a task", len(messages), exc_info=True
+        )
+        send_messages.enqueue([m.pk for m in messages])
+
+
+def _deliver(messages: list[Message], attempt: int) -> None:
+    """Sends `messages`, locked by the caller's transaction, and records the outcomes.
+
+    One transaction for them all: the provider calls go out at once from the sending
+    threads, and the outcomes are written by one UPDATE. At hundreds of messages a
+    second, the four statements per message of a transaction each were most of a
+    worker's time. The trade-off: a worker killed between the calls and the commit
+    leaves its whole group queued, and the sweep sends it again (a duplicate
+    acknowledgement rather than a lost one).
+    """
+    if not messages:
+        return  # sent already, or another worker is sending them
+    send = partial(_send_or_log, context=outbound.Context.of(messages))
+    inline = len(messages) == 1 or send_message.app.conf.task_always_eager
+    # The calls touch no database: the threads need no connection of their own.
+    results = list(map(send, messages) if inline else _senders().map(send, messages))
+    done = []
+    for message, result in zip(messages, results, strict=True):
+        if result is None:
+            continue  # left queued: the sweep sends it again
+        done.append(message)
+        if _record(message, result, attempt):  # backoff 2, 4, 8, 16, 32 s
+            transaction.on_commit(partial(_retry_later, message.pk, attempt + 1))
+    try:
+        with transaction.atomic():
+            save_fields(done, SENT_FIELDS)
+    except IntegrityError:  # an id the provider gave is another message's already
+        for message in done:
+            _save_outcome(message)
+    for message in done:  # delivery status is shown on the ticket, not in the queue
+        broadcast(message.ticket, "message.updated", queue=False, message=message.pk)
 
 
 def _record(message: Message, result: outbound.Sent, attempt: int) -> bool:

@@ -316,7 +316,8 @@ def post_replies(
 ) -> list[Message]:
     """System replies (acknowledgements) to inbound messages, one INSERT whatever their
     number: each on its message's ticket, channel and publicity, queued, and sent after
-    commit by one task. Public ones carry no personal data (ValidationError).
+    commit from this process, as they are in memory (`send_now`). Public ones carry no
+    personal data (ValidationError).
     With `new_tickets` (opened in this transaction) no message event is pushed: their
     `ticket.created` after the same commit announces them, replies included."""
     messages = []
@@ -344,10 +345,10 @@ def post_replies(
             relay(message)
         if not new_tickets:
             broadcast(message.ticket, "message.created", message=message.pk)
-    if sent := [m.pk for m in messages if m.channel in DELIVERED_CHANNELS]:
-        from channels_ingest.tasks import send_messages  # the channels app depends on this one
+    if sent := [m for m in messages if m.channel in DELIVERED_CHANNELS]:
+        from channels_ingest.tasks import send_now  # the channels app depends on this one
 
-        transaction.on_commit(partial(send_messages.enqueue, sent))
+        transaction.on_commit(partial(send_now, sent))
     return messages
 
 

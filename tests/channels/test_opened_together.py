@@ -7,17 +7,19 @@ longer makes a signed delivery fail forever."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
 import pytest
 import respx
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from channels_ingest.models import Delivery
 from channels_ingest.services import process_due
+from channels_ingest.tasks import send_now
 from complaints.choices import AuthorKind, DeliveryStatus, Direction, Status
 from complaints.models import Citizen, Message, Ticket
 from escalation.services import policy_for
@@ -254,3 +256,47 @@ def test_an_id_the_provider_gives_twice_fails_no_other_acknowledgement(
     assert "wamid.GROUPd0" in acks[2].delivery_note
     assert tries == {f"62813000{n:05d}": 1 for n in range(4)}
     assert not Message.objects.filter(delivery_status=DeliveryStatus.QUEUED).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_acknowledgements_sent_at_once_skip_those_another_worker_is_sending(
+    deliver: Deliver, accounts: Any, provider: respx.MockRouter
+) -> None:
+    send(deliver, whatsapp(*[(n, f"l{n}", f"Aduan {n}") for n in range(3)]))
+    tickets = [inbound(f"l{n}").ticket for n in range(3)]
+    calls = len(provider.calls)
+    queued = [
+        Message.objects.create(
+            ticket=ticket,
+            direction=Direction.OUTBOUND,
+            channel=ticket.channel,
+            author_kind=AuthorKind.SYSTEM,
+            body=f"Nomor Anda {ticket.number}",
+            delivery_status=DeliveryStatus.QUEUED,
+        )
+        for ticket in tickets
+    ]
+    locked, release = threading.Event(), threading.Event()
+
+    def another_worker() -> None:
+        try:
+            with transaction.atomic():
+                Message.objects.select_for_update().get(pk=queued[1].pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=another_worker)
+    holder.start()
+    assert locked.wait(10)
+    try:
+        send_now(queued)
+    finally:
+        release.set()
+        holder.join(10)
+
+    statuses = [Message.objects.get(pk=m.pk).delivery_status for m in queued]
+    assert statuses == [DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.SENT]
+    assert len(provider.calls) == calls + 2
