@@ -1,5 +1,6 @@
 """The Celery app; configuration comes from Django settings (namespace CELERY_)."""
 
+import gc
 import logging
 import os
 from typing import Any
@@ -49,6 +50,10 @@ def _worker_process(**kwargs: Any) -> None:
             # A task's few statements each handle a batch; planning them is cheap.
             options["prepare_threshold"] = None
     serve_in_background()
+    # What is loaded by now lives as long as the process: out of the collector's sight,
+    # as in the servers (config.asgi). While draining, collections took 5.7% of a worker
+    # process's CPU, and 3.1% with this.
+    gc.freeze()
 
 
 @task_prerun.connect
