@@ -261,7 +261,7 @@ def test_an_id_the_provider_gives_twice_fails_no_other_acknowledgement(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_acknowledgements_sent_at_once_skip_those_another_worker_is_sending(
-    deliver: Deliver, accounts: Any, provider: respx.MockRouter
+    deliver: Deliver, accounts: Any, provider: respx.MockRouter, caplog: Any
 ) -> None:
     send(deliver, whatsapp(*[(n, f"l{n}", f"Aduan {n}") for n in range(3)]))
     tickets = [inbound(f"l{n}").ticket for n in range(3)]
@@ -300,3 +300,4 @@ def test_acknowledgements_sent_at_once_skip_those_another_worker_is_sending(
     statuses = [Message.objects.get(pk=m.pk).delivery_status for m in queued]
     assert statuses == [DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.SENT]
     assert len(provider.calls) == calls + 2
+    assert "queued for a task" not in caplog.text  # skipped, not waited for and handed on
