@@ -335,6 +335,7 @@ def main() -> None:
             f"  while the senders sent: {during / load_ended:.0f}/s; after they stopped: "
             f"{(processed - during) / after:.0f}/s over {after:.1f} s (sends included)"
         )
+        # cpu_seconds' "server" is the process tree it is given: here the worker's, or the server's.
         per = {
             "worker": (worker_cpu["server"] - spent["worker"]["server"]) / max(processed, 1),
             "server": (server_cpu["server"] - spent["server"]["server"]) / max(load.requests, 1),

@@ -12,7 +12,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
+from psycopg.adapt import Dumper
 
 from complaints import services
 from complaints.choices import AuthorKind, Channel
@@ -182,9 +184,6 @@ def test_complaints_opened_together_keep_every_character_and_null() -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_lists_of_values_with_no_binary_form_are_still_passed() -> None:
-    from django.db import connection
-    from psycopg.adapt import Dumper
-
     class Code:
         """A value only the text format can write."""
 
