@@ -157,7 +157,7 @@ def _whatsapp(account: ChannelAccount, message: Message, recipient: str, context
             f"'{template['name']}': the citizen's last message is more than 24 hours old."
         )
     url = _graph(settings.WHATSAPP_API_BASE, f"{account.address}/messages")
-    reply = _post(url, account.access_token, body)
+    reply = _post(url, body, account.access_token)
     sent = _meta_result(reply, lambda data: data["messages"][0]["id"])
     return Sent(sent.ok, sent.external_id, sent.retryable, sent.error, note if sent.ok else "")
 
@@ -180,14 +180,14 @@ def _meta(account: ChannelAccount, message: Message, recipient: str, _: Context)
         # A public answer under the citizen's comment (FB comments / IG replies edge).
         edge = "replies" if message.channel == Channel.INSTAGRAM else "comments"
         url = _graph(base, f"{replied.external_id}/{edge}")
-        reply = _post(url, account.access_token, {"message": message.body})
+        reply = _post(url, {"message": message.body}, account.access_token)
         return _meta_result(reply, lambda data: data["id"])
     body = {
         "recipient": {"id": recipient},
         "messaging_type": "RESPONSE",
         "message": {"text": message.body[:2000]},
     }
-    reply = _post(_graph(base, f"{account.address}/messages"), account.access_token, body)
+    reply = _post(_graph(base, f"{account.address}/messages"), body, account.access_token)
     return _meta_result(reply, lambda data: data["message_id"])
 
 
@@ -199,11 +199,11 @@ def _x(account: ChannelAccount, message: Message, recipient: str, _: Context) ->
             "text": message.body,
             "reply": {"in_reply_to_tweet_id": replied.external_id},
         }
-        reply = _post(f"{base}/2/tweets", account.access_token, body)
+        reply = _post(f"{base}/2/tweets", body, account.access_token)
         key = "id"
     else:
         url = f"{base}/2/dm_conversations/with/{recipient}/messages"
-        reply = _post(url, account.access_token, {"text": message.body})
+        reply = _post(url, {"text": message.body}, account.access_token)
         key = "dm_event_id"
     if reply.status_code in (200, 201):
         return Sent(True, external_id=str(reply.json()["data"][key]))
@@ -224,7 +224,7 @@ def _telegram(account: ChannelAccount, message: Message, recipient: str, _: Cont
             "allow_sending_without_reply": True,
         }
     base = settings.TELEGRAM_API_BASE.rstrip("/")
-    reply = _client().post(f"{base}/bot{account.access_token}/sendMessage", json=body)
+    reply = _post(f"{base}/bot{account.access_token}/sendMessage", body)
     data = _json(reply)
     if data.get("ok"):
         chat, sent_id = data["result"]["chat"]["id"], data["result"]["message_id"]
@@ -302,29 +302,49 @@ def _mail_connection() -> Any:
     return connection
 
 
-def _post(url: str, token: str, body: dict[str, Any]) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"}
-    return _client().post(url, json=body, headers=headers)
+def _post(url: str, body: dict[str, Any], token: str = "") -> httpx.Response:
+    """A JSON POST to a provider API (with `token`, bearer-authorised), read in full.
+
+    It goes straight to this thread's transport, the connection pool an `httpx.Client`
+    sends through, without a client around it: a provider call has no use for a cookie
+    jar, redirects or an auth flow, and the client's handling of them (its cookie jar
+    wraps every response in urllib objects) was a quarter of each send's cost. Nor may
+    cookies one channel account's call was given go out on another account's calls, as
+    they would from a client shared by a thread's sends. Network errors are raised as the
+    client raises them (`httpx.TransportError`).
+    """
+    headers = {"User-Agent": USER_AGENT}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = httpx.Request("POST", url, json=body, headers=headers, extensions=_EXTENSIONS)
+    reply = _transport().handle_request(request)
+    try:
+        reply.read()
+    finally:
+        reply.close()
+    return reply
 
 
+USER_AGENT = "Aduan"
+_EXTENSIONS = {"timeout": TIMEOUT.as_dict()}
 _local = threading.local()
 
 
-def _client() -> httpx.Client:
-    """This thread's client for provider APIs: its connections (and TLS context) are kept
-    between sends; building them per send was a tenth of a worker's time.
+def _transport() -> httpx.HTTPTransport:
+    """This thread's connections to provider APIs: kept between sends (building them per
+    send was a tenth of a worker's time).
 
-    One per thread, not one per process: httpx's connection pool serialises its threads on
-    one lock, under which each request also polls every kept connection; with the sending
-    threads sharing a client, they spent most of their time waiting for that lock. A
-    forked process's threads build their own (the `pid` check: a child inherits its
-    parent's thread-local values).
+    One pool per thread, not one per process: httpx's connection pool serialises its
+    threads on one lock, under which each request also polls every kept connection; with
+    the sending threads sharing a pool, they spent most of their time waiting for that
+    lock. A forked process's threads build their own (the `pid` check: a child inherits
+    its parent's thread-local values).
     """
-    client: httpx.Client | None = getattr(_local, "client", None)
-    if client is None or _local.pid != os.getpid():
-        client = _local.client = httpx.Client(timeout=TIMEOUT, limits=LIMITS)
+    transport: httpx.HTTPTransport | None = getattr(_local, "transport", None)
+    if transport is None or _local.pid != os.getpid():
+        transport = _local.transport = httpx.HTTPTransport(limits=LIMITS)
         _local.pid = os.getpid()
-    return client
+    return transport
 
 
 def _meta_result(reply: httpx.Response, external_id: Any) -> Sent:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from django.utils import timezone
@@ -107,6 +109,19 @@ def test_a_provider_outage_is_retried_then_reported(
     assert "131000" in sent.delivery_error
 
 
+def test_a_provider_that_cannot_be_reached_is_retried_then_reported(
+    whatsapp_ticket: Ticket,
+    agent: Any,
+    provider: respx.MockRouter,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    route = provider["whatsapp"].mock(side_effect=httpx.ConnectError("connection refused"))
+    sent = reply(whatsapp_ticket, agent, django_capture_on_commit_callbacks)
+    assert route.call_count == 1 + 6  # the acknowledgement, then the reply: 1 try + 5 retries
+    assert sent.delivery_status == DeliveryStatus.FAILED
+    assert sent.delivery_error == "ConnectError: connection refused"
+
+
 def test_a_permanent_refusal_is_not_retried(
     whatsapp_ticket: Ticket,
     agent: Any,
@@ -123,3 +138,30 @@ def test_a_permanent_refusal_is_not_retried(
         DeliveryStatus.FAILED,
         "131030",
     )
+
+
+def test_provider_calls_carry_no_cookie_an_earlier_answer_set(
+    whatsapp_ticket: Ticket,
+    agent: Any,
+    provider: respx.MockRouter,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # A cookie one account's call was given must not go out on the next call, which may
+    # be another institution's account on the same provider.
+    ids = itertools.count(1)
+    provider.routes["whatsapp"].side_effect = lambda request: httpx.Response(
+        200,
+        json={"messages": [{"id": f"wamid.COOKIE{next(ids)}"}]},
+        headers={"Set-Cookie": "session=from-the-provider; Path=/"},
+    )
+    citizen_wrote(whatsapp_ticket, timedelta(hours=1))
+    first = reply(whatsapp_ticket, agent, django_capture_on_commit_callbacks, "Pertama.")
+    second = reply(whatsapp_ticket, agent, django_capture_on_commit_callbacks, "Kedua.")
+    assert (first.delivery_status, second.delivery_status) == (DeliveryStatus.SENT,) * 2
+    calls = provider.routes["whatsapp"].calls
+    assert [json.loads(c.request.content)["text"]["body"] for c in calls][-2:] == [
+        "Pertama.",
+        "Kedua.",
+    ]
+    assert [c.request.headers.get("cookie") for c in calls] == [None] * len(calls)
+    assert calls.last.request.headers["authorization"] == "Bearer wa-access-token"
