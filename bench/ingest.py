@@ -218,7 +218,7 @@ def with_history(base: str, clients: int, count: int, wait: float, graph: GraphS
         sys.exit(f"history: {pending} deliveries still pending, {queued} messages queued")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    graph.sent.clear()
+    graph.bodies.clear()
     print(
         f"history: {processed} complaints in {time.perf_counter() - began:.0f} s, "
         "tables vacuumed and analysed",
@@ -324,7 +324,7 @@ def main() -> None:
         print(
             f"processed {processed} in {elapsed:.1f} s from the first request "
             f"({processed / elapsed:.0f}/s end to end); still pending {pending}; "
-            f"acknowledgements sent to the provider {len(graph.sent)}, "
+            f"acknowledgements sent to the provider {len(graph.bodies)}, "
             f"still queued {queued}"
         )
         sends = Counter(body.get("biz_opaque_callback_data") for body in graph.sent)
