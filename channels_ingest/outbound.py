@@ -64,26 +64,33 @@ class Context:
     @classmethod
     def of(cls, messages: Sequence[Message]) -> Context:
         """Two queries (three with email), whatever the number of messages (their tickets
-        loaded)."""
+        loaded); one when each WhatsApp message answers one of the citizen's inside the
+        window, as a drain's acknowledgements do."""
         citizens = {m.ticket.citizen_id for m in messages}
-        identities = ChannelIdentity.objects.filter(
-            citizen_id__in=citizens, channel__in={m.channel for m in messages}
-        ).order_by("pk")
-        addresses: dict[tuple[int, str], str] = {}
-        for identity in identities:
-            addresses.setdefault((identity.citizen_id, identity.channel), identity.address)
-        whatsapp = {m.ticket.channel_account_id for m in messages if m.channel == Channel.WHATSAPP}
-        last = (
-            Message.objects.filter(
-                channel=Channel.WHATSAPP,
-                direction=Direction.INBOUND,
-                ticket__citizen_id__in=citizens,
-                ticket__channel_account_id__in=whatsapp,
+        identities = (
+            ChannelIdentity.objects.filter(
+                citizen_id__in=citizens, channel__in={m.channel for m in messages}
             )
-            .values_list("ticket__citizen_id", "ticket__channel_account_id")
-            .annotate(last=Max("created_at"))
-            .order_by()
+            .order_by("pk")
+            .values_list("citizen_id", "channel", "address")
         )
+        addresses: dict[tuple[int, str], str] = {}
+        for citizen_id, channel, address in identities:
+            addresses.setdefault((citizen_id, channel), address)
+        last_at, unknown = _answered_in_window(messages)
+        if unknown:
+            last = (
+                Message.objects.filter(
+                    channel=Channel.WHATSAPP,
+                    direction=Direction.INBOUND,
+                    ticket__citizen_id__in={citizen for citizen, _account in unknown},
+                    ticket__channel_account_id__in={account for _citizen, account in unknown},
+                )
+                .values_list("ticket__citizen_id", "ticket__channel_account_id")
+                .annotate(last=Max("created_at"))
+                .order_by()
+            )
+            last_at |= {(c, a): at for c, a, at in last if (c, a) in unknown}
         threads: dict[int, list[tuple[str, bool]]] = {}
         if emailed := {m.ticket_id for m in messages if m.channel == Channel.EMAIL}:
             ids = (
@@ -96,8 +103,38 @@ class Context:
                 threads.setdefault(ticket_id, []).append(
                     (external_id, direction == Direction.INBOUND)
                 )
-        last_at = {(c, a): at for c, a, at in last} if whatsapp else {}
         return cls(addresses, last_at, threads)
+
+
+def _answered_in_window(
+    messages: Sequence[Message],
+) -> tuple[dict[tuple[int, int], datetime], set[tuple[int, int]]]:
+    """For the WhatsApp messages' (citizen, account) pairs: a time the citizen last wrote
+    that is known without a query and inside the window (the citizen's message one of
+    them answers, loaded with it), and the pairs whose last message must be read."""
+    known: dict[tuple[int, int], datetime] = {}
+    unknown: set[tuple[int, int]] = set()
+    open_after = timezone.now() - WHATSAPP_WINDOW + WHATSAPP_MARGIN
+    answered = Message.in_reply_to.field
+    for message in messages:
+        if message.channel != Channel.WHATSAPP or message.ticket.channel_account_id is None:
+            continue
+        key = (message.ticket.citizen_id, message.ticket.channel_account_id)
+        replied = message.in_reply_to if answered.is_cached(message) else None
+        if (
+            replied is not None
+            and replied.ticket_id == message.ticket_id
+            and replied.direction == Direction.INBOUND
+            and replied.channel == Channel.WHATSAPP
+            and replied.created_at > open_after
+        ):
+            # The citizen's latest message is no older: the window is open (as far as
+            # `_whatsapp` needs to know).
+            known[key] = max(known.get(key, replied.created_at), replied.created_at)
+        else:
+            unknown.add(key)
+    unknown -= set(known)
+    return known, unknown
 
 
 def send(message: Message, context: Context | None = None) -> Sent:

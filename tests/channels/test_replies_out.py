@@ -165,3 +165,33 @@ def test_provider_calls_carry_no_cookie_an_earlier_answer_set(
     ]
     assert [c.request.headers.get("cookie") for c in calls] == [None] * len(calls)
     assert calls.last.request.headers["authorization"] == "Bearer wa-access-token"
+
+
+def test_a_reply_to_an_old_message_goes_as_text_when_the_citizen_wrote_since(
+    whatsapp_ticket: Ticket,
+    agent: Any,
+    provider: respx.MockRouter,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # The message answered is outside the window, a later one is not: the window is open.
+    old = Message.objects.get(ticket=whatsapp_ticket, direction=Direction.INBOUND)
+    Message.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=30))
+    old.refresh_from_db()
+    services.post_message(
+        ticket=whatsapp_ticket,
+        body="Masih belum datang.",
+        author_kind=AuthorKind.CITIZEN,
+        external_id="wamid.LATER",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.post_message(
+            ticket=whatsapp_ticket,
+            body="Kami cek ke gudang.",
+            author_kind=AuthorKind.AGENT,
+            by=agent,
+            in_reply_to=old,
+        )
+    sent.refresh_from_db()
+    body = json.loads(provider.calls.last.request.content)
+    assert (body["type"], body["context"]["message_id"]) == ("text", old.external_id)
+    assert (sent.delivery_status, sent.delivery_error) == (DeliveryStatus.SENT, "")
