@@ -28,11 +28,19 @@ def whatsapp_ticket(deliver: Deliver, accounts: Any, provider: respx.MockRouter)
 
 
 def reply(
-    ticket: Ticket, agent: Any, capture: Any, body: str = "Obat dikirim ulang hari ini."
+    ticket: Ticket,
+    agent: Any,
+    capture: Any,
+    body: str = "Obat dikirim ulang hari ini.",
+    in_reply_to: Message | None = None,
 ) -> Message:
     with capture(execute=True):
         message = services.post_message(
-            ticket=ticket, body=body, author_kind=AuthorKind.AGENT, by=agent
+            ticket=ticket,
+            body=body,
+            author_kind=AuthorKind.AGENT,
+            by=agent,
+            in_reply_to=in_reply_to,
         )
     message.refresh_from_db()
     return message
@@ -183,15 +191,9 @@ def test_a_reply_to_an_old_message_goes_as_text_when_the_citizen_wrote_since(
         author_kind=AuthorKind.CITIZEN,
         external_id="wamid.LATER",
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        sent = services.post_message(
-            ticket=whatsapp_ticket,
-            body="Kami cek ke gudang.",
-            author_kind=AuthorKind.AGENT,
-            by=agent,
-            in_reply_to=old,
-        )
-    sent.refresh_from_db()
+    sent = reply(
+        whatsapp_ticket, agent, django_capture_on_commit_callbacks, "Kami cek ke gudang.", old
+    )
     body = json.loads(provider.calls.last.request.content)
     assert (body["type"], body["context"]["message_id"]) == ("text", old.external_id)
     assert (sent.delivery_status, sent.delivery_error) == (DeliveryStatus.SENT, "")
