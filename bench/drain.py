@@ -89,8 +89,8 @@ def main() -> None:
     small = args.callgrind or args.instrumented  # callgrind runs some fifty times slower
     args.deliveries = args.deliveries or (300 if small else 2000)
     args.rounds = args.rounds or (1 if small else 3)
-    args.history = 300 if small and args.history is None else args.history
-    args.history = 2000 if args.history is None else args.history
+    if args.history is None:  # 0 is a choice: no history
+        args.history = 300 if small else 2000
     if args.graph_stand_in:
         return stand_in()
     if args.callgrind:
